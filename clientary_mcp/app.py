@@ -1,0 +1,71 @@
+"""Assembles a ToolService for a real account or the built-in sandbox.
+
+Nothing here touches the network: the API client (and the sandbox) are created on the first tool call,
+so start-up costs only what the chosen transport imports.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .audit import AuditLog
+from .confirm import Sealer
+from .options import ServerOptions
+from .service import ToolService
+
+if TYPE_CHECKING:
+    from .api import ClientaryClient
+    from .config import Settings
+
+SANDBOX_URL = "http://sandbox.invalid"  # never resolved: requests go to the in-process app
+
+
+def sandbox_settings(token: str | None = None) -> Settings:
+    from .config import Settings
+    from .sandbox import DEMO_TOKEN
+
+    return Settings.for_base_url(SANDBOX_URL, token or DEMO_TOKEN)
+
+
+class LazyClient:
+    """Creates the ClientaryClient (and the in-process sandbox) on first use."""
+
+    def __init__(self, settings: Settings, *, sandbox: bool = False, sandbox_app: Any = None):
+        self.settings = settings
+        self.sandbox = sandbox
+        self.sandbox_app = sandbox_app
+        self._client: ClientaryClient | None = None
+
+    def __call__(self) -> ClientaryClient:
+        if self._client is None:
+            from .api import ClientaryClient
+
+            transport = None
+            if self.sandbox:
+                from .sandbox import SandboxTransport, create_app
+
+                if self.sandbox_app is None:
+                    self.sandbox_app = create_app(token=self.settings.api_token)
+                transport = SandboxTransport(self.sandbox_app)
+            self._client = ClientaryClient(self.settings, transport=transport)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+
+def build_service(options: ServerOptions, settings: Settings, *, sandbox: bool = False,
+                  sandbox_app: Any = None, audit: AuditLog | None = None) -> ToolService:
+    api = LazyClient(settings, sandbox=sandbox, sandbox_app=sandbox_app)
+    if audit is None:
+        audit = AuditLog(options.audit_log, scrub=(settings.api_token, options.confirm_secret.decode("latin-1")))
+    service = ToolService(
+        api,
+        policy=options.policy,
+        sealer=Sealer(options.confirm_secret, ttl=options.confirm_ttl),
+        audit=audit,
+        confirm_mode=options.confirm_mode,  # type: ignore[arg-type]
+        unconfirmed=options.unconfirmed,
+    )
+    return service

@@ -1,0 +1,114 @@
+"""One generic path from validated tool arguments to a Clientary request and a shaped result.
+
+Every tool goes through `build_request` and `execute`; nothing here knows about MCP, policy or confirmation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .tools.base import ITEM_FIELDS, ToolSpec
+from .tools.shapes import describe, plural, shape_record
+
+if TYPE_CHECKING:
+    from .api import ClientaryClient, Page
+
+_ITEM_WIRE = {f.name: f.wire_name for f in ITEM_FIELDS}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+
+
+@dataclass
+class Outcome:
+    """A tool's successful result: structured data plus a one-line summary for text-only hosts."""
+
+    data: dict[str, Any]
+    summary: str
+
+
+def build_request(spec: ToolSpec, args: dict[str, Any]) -> Request:
+    path_values = {f.name: args[f.name] for f in spec.fields if f.loc == "path"}
+    req = Request(spec.method, spec.path.format(**path_values), dict(spec.defaults))
+    body: dict[str, Any] = {}
+    for f in spec.fields:
+        if f.name not in args or f.loc in ("path", "control"):
+            continue
+        value = f.to_wire(args[f.name])
+        if value is None:
+            continue
+        if f.type == "items":
+            value = [{_ITEM_WIRE[k]: v for k, v in item.items()} for item in value]
+        if f.loc == "query":
+            req.params[f.wire_name] = value
+        else:
+            body[f.wire_name] = value
+    if spec.method in ("POST", "PUT"):
+        req.body = {spec.wrapper: body} if spec.wrapper else body
+    return req
+
+
+async def execute(api: ClientaryClient, spec: ToolSpec, args: dict[str, Any]) -> Outcome:
+    req = build_request(spec, args)
+    entity = spec.entity or "record"
+    if spec.list_key:
+        return await _list(api, spec, req, args, entity)
+    raw = await api.request(req.method, req.path, params=req.params or None, json=req.body)
+    if spec.method == "DELETE":
+        ids = {f.name: args[f.name] for f in spec.fields if f.loc == "path"}
+        return Outcome({"status": "done", "summary": f"Deleted {entity.replace('_', ' ')} {args['id']}",
+                        "record": ids}, f"Deleted {entity.replace('_', ' ')} {args['id']}.")
+    if spec.kind == "gated":  # sending an email: what Clientary answered, if anything
+        record = shape_record(entity, raw) if isinstance(raw, dict) else {}
+        text = f"Sent invoice {args['id']} to {', '.join(args.get('recipients', []))}"
+        return Outcome({"status": "done", "summary": text, "record": record}, text + ".")
+    rec = shape_record(entity, raw if raw is not None else {})
+    verb = {"POST": "Created", "PUT": "Updated"}.get(spec.method, "")
+    return Outcome(rec, f"{verb} {describe(entity, rec)}".strip() + ".")
+
+
+async def _list(api: ClientaryClient, spec: ToolSpec, req: Request, args: dict[str, Any], entity: str) -> Outcome:
+    params = req.params or None
+    key = spec.list_key or ""
+    page: Page
+    if spec.paging == "pages":
+        if args.get("all_pages"):
+            page = await api.list_all(req.path, key, params=params)
+        else:
+            page = await api.list_page(req.path, key, page=args.get("page", 1), params=params)
+    else:
+        page = await api.list_unpaginated(req.path, key, params=params)
+    items = [shape_record(entity, item, compact=True) for item in page.items]
+    data: dict[str, Any] = {"items": items, "returned": len(items)}
+    words = plural(entity)
+    if spec.paging == "pages":
+        data.update(page=page.page, page_count=page.page_count, total_count=page.total_count)
+        nxt = None
+        if not args.get("all_pages") and page.page and page.page_count and page.page < page.page_count:
+            nxt = page.page + 1
+        data["next_page"] = nxt
+        data["truncated"] = bool(page.truncated)
+        if page.truncated:
+            data["note"] = (f"Stopped at the record cap: {len(items)} of {page.total_count} {words}. "
+                            "Ask for specific pages with page=N to read the rest.")
+            summary = f"{len(items)} of {page.total_count} {words} (record cap reached)."
+        elif args.get("all_pages"):
+            summary = f"All {len(items)} {words}."
+        else:
+            summary = f"{len(items)} {words}, page {page.page} of {page.page_count or 1}" + (
+                f" ({page.total_count} in all). Next: page={nxt}." if nxt else f" ({page.total_count} in all).")
+    else:
+        for extra in ("from_date", "to_date"):
+            if extra in page.extra:
+                data[extra] = shape_record("window", {extra: page.extra[extra]})[extra]
+        window = f" from {data['from_date']} to {data['to_date']}" if data.get("from_date") else ""
+        summary = f"{len(items)} {words}{window}."
+    if args.get("all_pages") is None and spec.paging == "pages" and data.get("next_page"):
+        data.setdefault("note", f"More on page {data['next_page']}, or pass all_pages: true.")
+    return Outcome(data, summary)

@@ -1,0 +1,151 @@
+"""Previews of gated tools: exactly what would happen, read from the account before anything changes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .tools.shapes import describe, shape_record
+
+if TYPE_CHECKING:
+    from .api import ClientaryClient
+
+_ALL_TIME = {"from_date": "1970-01-01", "to_date": "2100-12-31"}  # cascades ignore the fiscal-year window
+
+
+@dataclass
+class Preview:
+    summary: str
+    effects: dict[str, Any]
+    record: dict[str, Any]
+
+
+async def _count(api: ClientaryClient, path: str, key: str) -> int:
+    page = await api.list_page(path, key, page=1)
+    return page.total_count if page.total_count is not None else len(page.items)
+
+
+async def _count_all(api: ClientaryClient, path: str, key: str, params: dict[str, Any] | None = None) -> int:
+    page = await api.list_unpaginated(path, key, params=params)
+    return len(page.items)
+
+
+async def _get(api: ClientaryClient, path: str, entity: str) -> dict[str, Any]:
+    return shape_record(entity, await api.request("GET", path))
+
+
+def _cascade_text(counts: dict[str, int]) -> str:
+    parts = [f"{n} {name.replace('_', ' ')}" for name, n in counts.items()]
+    return ", ".join(parts) if parts else "nothing else"
+
+
+async def _client(api: ClientaryClient, a: dict[str, Any]) -> Preview:
+    cid = a["id"]
+    rec = await _get(api, f"/api/v2/clients/{cid}", "client")
+    base = f"/api/v2/clients/{cid}"
+    counts = {
+        "projects": await _count(api, f"{base}/projects", "projects"),
+        "invoices": await _count(api, f"{base}/invoices", "invoices"),
+        "estimates": await _count(api, f"{base}/estimates", "estimates"),
+        "contacts": await _count(api, f"{base}/contacts", "contacts"),
+    }
+    text = (f"Permanently delete {describe('client', rec)} together with {_cascade_text(counts)} "
+            "(and everything under those projects and invoices). This cannot be undone.")
+    return Preview(text, {"deletes": {"client": 1, **counts}}, rec)
+
+
+async def _project(api: ClientaryClient, a: dict[str, Any]) -> Preview:
+    pid = a["id"]
+    rec = await _get(api, f"/api/v2/projects/{pid}", "project")
+    base = f"/api/v2/projects/{pid}"
+    counts = {
+        "tasks": await _count(api, f"{base}/tasks", "tasks"),
+        "hour_entries": await _count_all(api, f"{base}/hours", "hours"),
+        "expenses": await _count_all(api, f"{base}/expenses", "expenses", _ALL_TIME),
+        "invoices": await _count(api, f"{base}/invoices", "invoices"),
+        "estimates": await _count(api, f"{base}/estimates", "estimates"),
+    }
+    text = f"Permanently delete {describe('project', rec)} together with {_cascade_text(counts)}. This cannot be undone."
+    return Preview(text, {"deletes": {"project": 1, **counts}}, rec)
+
+
+def _simple(entity: str, path: str, note: str = "") -> Callable[[ClientaryClient, dict[str, Any]], Awaitable[Preview]]:
+    async def build(api: ClientaryClient, a: dict[str, Any]) -> Preview:
+        rec = await _get(api, path.format(**a), entity)
+        text = f"Permanently delete {describe(entity, rec)}{note}. This cannot be undone."
+        return Preview(text, {"deletes": {entity: 1}}, rec)
+
+    return build
+
+
+async def _payment(api: ClientaryClient, a: dict[str, Any]) -> Preview:
+    # No single-payment endpoint: the invoice carries its payments.
+    invoice = await _get(api, f"/api/v2/invoices/{a['invoice_id']}", "invoice")
+    payment = next((p for p in invoice.get("payments") or [] if p.get("id") == a["id"]), None)
+    if payment is None:
+        from .api.errors import NotFoundError
+
+        raise NotFoundError(f"Payment {a['id']} is not on invoice {a['invoice_id']}. "
+                            "Use get_invoice to see the invoice's payments and their ids.",
+                            status=404, method="GET", path=f"/api/v2/invoices/{a['invoice_id']}")
+    balance = invoice.get("balance")
+    after = round(balance + payment.get("amount", 0), 2) if isinstance(balance, (int, float)) else None
+    text = (f"Permanently delete the payment of {payment.get('amount')} received {payment.get('received_on')} "
+            f"on invoice {invoice.get('number')} (id {a['invoice_id']}); its balance goes from {balance} to {after}.")
+    return Preview(text, {"deletes": {"payment": 1}, "invoice_balance_after": after},
+                   {**payment, "invoice_id": a["invoice_id"]})
+
+
+async def _payment_profile(api: ClientaryClient, a: dict[str, Any]) -> Preview:
+    page = await api.list_all(f"/api/v2/clients/{a['client_id']}/payment_profiles", "payment_profiles")
+    raw = next((p for p in page.items if p.get("id") == a["id"]), None)
+    if raw is None:
+        from .api.errors import NotFoundError
+
+        raise NotFoundError(f"Payment profile {a['id']} does not belong to client {a['client_id']}. "
+                            "Use list_client_payment_profiles to find it.",
+                            status=404, method="GET", path=f"/api/v2/clients/{a['client_id']}/payment_profiles")
+    rec = shape_record("payment_profile", raw)
+    text = (f"Permanently delete payment profile {a['id']} ({rec.get('name')}, {rec.get('gateway')}) of client "
+            f"{a['client_id']}; recurring schedules that autobill with it will fail to charge.")
+    return Preview(text, {"deletes": {"payment_profile": 1}}, rec)
+
+
+async def _recurring(api: ClientaryClient, a: dict[str, Any]) -> Preview:
+    rec = await _get(api, f"/api/v2/recurring/{a['id']}", "recurring")
+    made = await _count(api, f"/api/v2/recurring/{a['id']}/invoices", "invoices")
+    text = (f"Permanently delete recurring schedule {a['id']} ({rec.get('title') or rec.get('number')}, "
+            f"next invoice {rec.get('next_date')}). The {made} invoice(s) it already generated stay.")
+    return Preview(text, {"deletes": {"recurring_schedule": 1}, "keeps": {"invoices": made}}, rec)
+
+
+async def _send_invoice(api: ClientaryClient, a: dict[str, Any]) -> Preview:
+    inv = await _get(api, f"/api/v2/invoices/{a['id']}", "invoice")
+    recipients = a.get("recipients", [])
+    subject = a.get("subject") or f"Invoice {inv.get('number')}"
+    effects = {
+        "emails": {"recipients": recipients, "subject": subject, "attach_pdf": bool(a.get("attach_pdf")),
+                   "send_copy": bool(a.get("send_copy"))},
+        "invoice": {"number": inv.get("number"), "balance": inv.get("balance"),
+                    "currency_code": inv.get("currency_code"), "status": inv.get("status")},
+    }
+    text = (f"Email invoice {inv.get('number')} (id {a['id']}, balance {inv.get('balance')} "
+            f"{inv.get('currency_code') or ''}) to {', '.join(recipients)} with subject \"{subject}\". "
+            "An email cannot be recalled.")
+    record = {k: inv.get(k) for k in ("id", "number", "client_id", "status", "balance", "total_cost")}
+    return Preview(text, effects, record)
+
+
+PREVIEWS: dict[str, Callable[[ClientaryClient, dict[str, Any]], Awaitable[Preview]]] = {
+    "delete_client": _client,
+    "delete_project": _project,
+    "delete_contact": _simple("contact", "/api/v2/contacts/{id}", " and its comments"),
+    "delete_lead": _simple("lead", "/api/v2/leads/{id}", " together with its estimates and contacts"),
+    "delete_expense": _simple("expense", "/api/v2/expenses/{id}"),
+    "delete_hour_entry": _simple("hour", "/api/v2/hours/{id}"),
+    "delete_payment": _payment,
+    "delete_payment_profile": _payment_profile,
+    "delete_recurring_schedule": _recurring,
+    "send_invoice_message": _send_invoice,
+}

@@ -1,0 +1,130 @@
+"""MCP wiring: the SDK's low-level Server, with tools/list and tools/call served from a ToolService."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from . import __version__
+from .service import Answer, Caller, ToolService
+from .tools import ToolSpec
+from .tools.shapes import entity_schema, gated_schema, list_schema
+
+INSTRUCTIONS = (
+    "Clientary (clients, projects, time, invoices, payments). Deletes and invoice emails are gated: call them "
+    "without `confirm` to get a preview, show it to the user, then call again with the returned token."
+)
+CONFIRM_SCHEMA = {
+    "type": "object",
+    "properties": {"confirm": {"type": "boolean", "title": "Go ahead", "description": "Do exactly this"}},
+    "required": ["confirm"],
+}
+
+# Resolves who is calling and which service (policy, account) serves them.
+Resolver = Callable[[ServerRequestContext[Any, Any]], tuple[ToolService, str]]
+
+
+def output_schema(spec: ToolSpec) -> dict[str, Any]:
+    entity = spec.entity or "record"
+    if spec.kind == "gated":
+        return gated_schema(entity)
+    if spec.list_key:
+        return list_schema(entity)
+    return entity_schema(entity)
+
+
+def mcp_tool(spec: ToolSpec) -> types.Tool:
+    hints = spec.annotations
+    return types.Tool(
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        input_schema=spec.input_schema(),
+        output_schema=output_schema(spec),
+        annotations=types.ToolAnnotations(
+            title=hints["title"],
+            read_only_hint=hints["readOnlyHint"],
+            destructive_hint=hints["destructiveHint"],
+            idempotent_hint=hints["idempotentHint"],
+            open_world_hint=hints["openWorldHint"],
+        ),
+    )
+
+
+def _answer(responses: Any) -> Answer | None:
+    """The human's reply to our confirmation question, from a 2026-07-28 retry."""
+    if not responses:
+        return None
+    reply = responses.get("confirm") if isinstance(responses, dict) else None
+    if reply is None:
+        return "cancel"
+    action = getattr(reply, "action", None) or (reply.get("action") if isinstance(reply, dict) else None)
+    content = getattr(reply, "content", None) if not isinstance(reply, dict) else reply.get("content")
+    if action == "accept":
+        return "accept" if isinstance(content, dict) and content.get("confirm") is True else "decline"
+    return "decline" if action == "decline" else "cancel"
+
+
+def build_server(resolve: Resolver, *, transport: str = "stdio") -> Server[Any]:
+    listings: dict[int, types.ListToolsResult] = {}
+
+    def listing(service: ToolService) -> types.ListToolsResult:
+        key = id(service)
+        if key not in listings:  # the policy is fixed per service, so the listing is built once
+            listings[key] = types.ListToolsResult(tools=[mcp_tool(spec) for spec in service.tools])
+        return listings[key]
+
+    async def on_list_tools(ctx: ServerRequestContext[Any, Any], params: Any) -> types.ListToolsResult:
+        service, _ = resolve(ctx)
+        return listing(service)
+
+    async def on_call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams) -> Any:
+        service, principal = resolve(ctx)
+        caps = ctx.session.client_capabilities
+        can_elicit = caps is not None and caps.elicitation is not None
+        modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+        caller = Caller(principal=principal, transport=transport, request_id=ctx.request_id)
+        if can_elicit and modern:
+            caller.can_elicit_inline = True
+        elif can_elicit and ctx.session.can_send_request:
+            async def elicitor(message: str) -> Answer:
+                reply = await ctx.session.elicit_form(message, CONFIRM_SCHEMA, related_request_id=ctx.request_id)
+                if reply.action == "accept":
+                    return "accept" if (reply.content or {}).get("confirm") is True else "decline"
+                return reply.action
+
+            caller.elicitor = elicitor
+        result = await service.call(params.name, params.arguments, caller,
+                                    answer=_answer(params.input_responses), state=params.request_state)
+        if result.unknown_tool:
+            raise MCPError(code=types.INVALID_PARAMS, message=result.text)
+        if result.ask is not None:
+            question = types.ElicitRequest(
+                params=types.ElicitRequestFormParams(message=result.ask["message"], requested_schema=CONFIRM_SCHEMA))
+            return types.InputRequiredResult(input_requests={"confirm": question}, request_state=result.ask["state"])
+        return types.CallToolResult(
+            content=[types.TextContent(text=result.text)],
+            structured_content=result.data,
+            is_error=result.is_error,
+        )
+
+    def input_schema(name: str) -> dict[str, Any] | None:
+        from .tools import BY_NAME
+
+        spec = BY_NAME.get(name)
+        return spec.input_schema() if spec else None
+
+    return Server(
+        "clientary-mcp",
+        version=__version__,
+        title="Clientary",
+        instructions=INSTRUCTIONS,
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
+        get_tool_input_schema=input_schema,
+    )

@@ -1,0 +1,154 @@
+"""Fields and builders shared by the resource modules, so each tool is declared in a few lines."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from .base import Field, ToolSpec
+
+PAGE = Field("page", "int", "Page (from 1)", loc="query", minimum=1)
+ALL_PAGES = Field("all_pages", "bool", "All pages (capped)", loc="control")
+FROM_DATE = Field("from_date", "date", "From (default: fiscal year)", loc="query")
+TO_DATE = Field("to_date", "date", "To (default: fiscal year)", loc="query")
+CONFIRM = Field(
+    "confirm", "string", "Preview token; omit to preview", loc="control"
+)
+
+TAX_FIELDS: tuple[Field, ...] = (
+    Field("tax", "number", "Tax %"),
+    Field("tax_label", "string", "Tax name"),
+    Field("tax2", "number", "Tax 2 %"),
+    Field("tax2_label", "string", "Tax 2 name"),
+    Field("tax3", "number", "Tax 3 %"),
+    Field("tax3_label", "string", "Tax 3 name"),
+    Field("compound_tax", "bool", "Tax 2 on top of tax 1"),
+)
+CURRENCY = Field("currency_code", "string", "Currency, e.g. USD")
+
+
+def path_id(name: str, what: str) -> Field:
+    return Field(name, "id", f"{what} id", required=True, loc="path")
+
+
+def optional(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    return tuple(replace(f, required=False) for f in fields)
+
+
+def list_tool(
+    name: str,
+    title: str,
+    toolset: str,
+    description: str,
+    path: str,
+    key: str,
+    entity: str,
+    *,
+    scope: tuple[Field, ...] = (),
+    filters: tuple[Field, ...] = (),
+    paging: str = "pages",
+    **extra: Any,
+) -> ToolSpec:
+    paging_fields = (PAGE, ALL_PAGES) if paging == "pages" else ()
+    return ToolSpec(
+        name=name,
+        title=title,
+        kind="read",
+        toolset=toolset,
+        description=description,
+        method="GET",
+        path=path,
+        fields=scope + filters + paging_fields,
+        entity=entity,
+        list_key=key,
+        paging=paging,  # type: ignore[arg-type]
+        **extra,
+    )
+
+
+def get_tool(name: str, title: str, toolset: str, description: str, path: str, entity: str, what: str) -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        title=title,
+        kind="read",
+        toolset=toolset,
+        description=description,
+        method="GET",
+        path=path,
+        fields=(path_id("id", what),),
+        entity=entity,
+    )
+
+
+def create_tool(
+    name: str,
+    title: str,
+    toolset: str,
+    description: str,
+    path: str,
+    wrapper: str,
+    entity: str,
+    fields: tuple[Field, ...],
+    *,
+    scope: tuple[Field, ...] = (),
+) -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        title=title,
+        kind="write",
+        toolset=toolset,
+        description=description,
+        method="POST",
+        path=path,
+        fields=scope + fields,
+        wrapper=wrapper,
+        entity=entity,
+    )
+
+
+def update_tool(
+    name: str,
+    title: str,
+    toolset: str,
+    description: str,
+    path: str,
+    wrapper: str,
+    entity: str,
+    fields: tuple[Field, ...],
+    what: str,
+) -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        title=title,
+        kind="write",
+        toolset=toolset,
+        description=description,
+        method="PUT",
+        path=path,
+        fields=(path_id("id", what),) + optional(fields),
+        wrapper=wrapper,
+        entity=entity,
+        min_body_fields=1,
+    )
+
+
+def delete_tool(
+    name: str,
+    title: str,
+    toolset: str,
+    description: str,
+    path: str,
+    entity: str,
+    scope: tuple[Field, ...],
+) -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        title=title,
+        kind="gated",
+        toolset=toolset,
+        description=description,
+        method="DELETE",
+        path=path,
+        fields=scope + (CONFIRM,),
+        entity=entity,
+    )

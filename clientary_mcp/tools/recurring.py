@@ -1,0 +1,40 @@
+"""Recurring schedules: templates that generate invoices periodically."""
+
+from dataclasses import replace
+
+from .base import Field
+from .common import CURRENCY, TAX_FIELDS, create_tool, delete_tool, list_tool, path_id
+from .invoices import ITEMS
+
+SCHEDULE_FIELDS = (
+    Field("client_id", "id", "Client id", required=True),
+    Field("next_date", "date", "Next invoice date", required=True),
+    Field("time_interval", "enum", "Every", required=True,
+          choices=((1, "week"), (2, "2wk"), (3, "half month"), (4, "4wk"), (5, "month"), (6, "2mo"),
+                   (7, "3mo"), (8, "6mo"), (9, "year"), (10, "2y"), (11, "4mo"))),
+    Field("due_period", "int", "Days until due", required=True, minimum=0, maximum=3650),
+    replace(CURRENCY, required=True),
+    Field("action", "enum", "On each date", choices=((0, "send"), (1, "draft"), (2, "autobill"))),
+    Field("payment_profile_id", "id", "Payment profile (autobill)"),
+    Field("status", "enum", "Status", choices=((0, "active"), (1, "paused"), (2, "stopped"))),
+    Field("unlimited", "bool", "Repeat forever"),
+    Field("occurrences_remaining", "int", "Invoices left", minimum=0),
+    Field("number", "string", "Number"),
+    Field("title", "string", "Title"),
+    Field("po", "string", "Purchase order ref"),
+    Field("summary", "string", "Summary"),
+    Field("note", "text", "Note"),
+) + TAX_FIELDS + (replace(ITEMS, wire="recurring_schedule_items_attributes"),)
+
+TOOLS = [
+    list_tool("list_recurring_schedule_invoices", "List schedule invoices", "recurring",
+              "List the invoices a recurring schedule generated, 30 per page.",
+              "/api/v2/recurring/{id}/invoices", "invoices", "invoice",
+              scope=(path_id("id", "Recurring schedule"),)),
+    create_tool("create_recurring_schedule", "Create recurring schedule", "recurring",
+                "Create a schedule that invoices a client every interval, from next_date.",
+                "/api/v2/recurring", "recurring_schedule", "recurring", SCHEDULE_FIELDS),
+    delete_tool("delete_recurring_schedule", "Delete recurring schedule", "recurring",
+                "Permanently delete a recurring schedule; invoices already made stay.",
+                "/api/v2/recurring/{id}", "recurring", (path_id("id", "Recurring schedule"),)),
+]
