@@ -173,7 +173,7 @@ def gated_schema(entity: str) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "status": {"type": "string", "enum": ["preview", "done"]},
+            "status": {"type": "string", "enum": ["preview", "done", "declined"]},
             "summary": {"type": "string"},
             "effects": {"type": "object"},
             "confirm_token": {"type": "string"},

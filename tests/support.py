@@ -1,0 +1,74 @@
+"""Test harness: a real MCP client session against the server, backed by a fresh in-process sandbox."""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from mcp import Client
+
+from clientary_mcp.app import build_service, sandbox_settings
+from clientary_mcp.options import load_options
+from clientary_mcp.sandbox import Store, create_app
+from clientary_mcp.server import build_server
+from clientary_mcp.service import ToolService
+
+SECRET = "test-confirmation-secret-0123456789abcdef"
+
+
+@dataclass
+class Harness:
+    client: Client
+    store: Store
+    service: ToolService
+    audit_path: Path
+    app: Any
+
+    async def call(self, tool: str, args: dict[str, Any] | None = None):
+        return await self.client.call_tool(tool, args or {})
+
+    def audit(self) -> list[dict[str, Any]]:
+        if not self.audit_path.exists():
+            return []
+        return [json.loads(line) for line in self.audit_path.read_text().splitlines() if line.strip()]
+
+    def api_requests(self) -> int:
+        return len(self.store.requests)
+
+
+def make_service(tmp_path: Path, *, env: dict[str, str] | None = None, flags: dict[str, Any] | None = None,
+                 app: Any = None) -> tuple[ToolService, Any, Path]:
+    app = app or create_app()
+    audit_path = tmp_path / "audit.jsonl"
+    base_env = {"CLIENTARY_MCP_AUDIT_LOG": str(audit_path), "CLIENTARY_MCP_CONFIRM_SECRET": SECRET}
+    options = load_options(SimpleNamespace(**(flags or {})), env={**base_env, **(env or {})})
+    service = build_service(options, sandbox_settings(), sandbox=True, sandbox_app=app)
+    return service, app, audit_path
+
+
+@asynccontextmanager
+async def session(tmp_path: Path, *, mode: str = "legacy", env: dict[str, str] | None = None,
+                  flags: dict[str, Any] | None = None, principal: str = "local", app: Any = None,
+                  **client_kwargs: Any):
+    service, app, audit_path = make_service(tmp_path, env=env, flags=flags, app=app)
+    server = build_server(lambda ctx: (service, principal))
+    try:
+        async with Client(server, mode=mode, **client_kwargs) as client:
+            yield Harness(client, app.state.store, service, audit_path, app)
+    finally:
+        await service.api.aclose()
+        service.audit.close()
+
+
+def data(result) -> dict[str, Any]:
+    assert not result.is_error, result.content[0].text
+    return result.structured_content
+
+
+def error_text(result) -> str:
+    assert result.is_error, f"expected a tool error, got: {result.content[0].text[:300]}"
+    return result.content[0].text
