@@ -18,13 +18,13 @@ if TYPE_CHECKING:
     from .config import Settings
 
 SANDBOX_URL = "http://sandbox.invalid"  # never resolved: requests go to the in-process app
+SANDBOX_TOKEN = "sandbox-demo-token"  # the sandbox's documented demo token; importing the sandbox waits for a call
 
 
 def sandbox_settings(token: str | None = None) -> Settings:
     from .config import Settings
-    from .sandbox import DEMO_TOKEN
 
-    return Settings.for_base_url(SANDBOX_URL, token or DEMO_TOKEN)
+    return Settings.for_base_url(SANDBOX_URL, token or SANDBOX_TOKEN)
 
 
 class LazyClient:

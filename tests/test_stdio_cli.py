@@ -93,3 +93,19 @@ def test_ci_runs_exactly_the_readme_test_command():
     command = 'pip install -e ".[test]" && pytest'
     assert f"```bash\n{command}\n```" in readme
     assert command in ci
+
+
+def test_start_up_imports_neither_the_api_client_nor_the_sandbox():
+    code = ("import sys, types; from clientary_mcp.cli import _service; "
+            "_service(types.SimpleNamespace(sandbox=True)); import clientary_mcp.server; "
+            "print(sorted(m for m in ('httpx', 'clientary_mcp.sandbox', 'clientary_mcp.api') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "CLIENTARY_MCP_AUDIT_LOG": "-"})
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_sandbox_token_constant_matches_the_sandbox():
+    from clientary_mcp.app import SANDBOX_TOKEN
+    from clientary_mcp.sandbox import DEMO_TOKEN
+
+    assert SANDBOX_TOKEN == DEMO_TOKEN
