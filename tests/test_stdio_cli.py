@@ -109,3 +109,20 @@ def test_sandbox_token_constant_matches_the_sandbox():
     from clientary_mcp.sandbox import DEMO_TOKEN
 
     assert SANDBOX_TOKEN == DEMO_TOKEN
+
+
+def test_started_by_hand_in_a_terminal_it_explains_itself_on_stderr(tmp_path):
+    import pty
+
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen([str(BIN), "serve", "--sandbox"], stdin=secondary, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=_env(tmp_path), text=True)
+    try:
+        line = proc.stderr.readline()
+    finally:
+        proc.kill()
+        out, _ = proc.communicate(timeout=10)
+        os.close(primary)
+        os.close(secondary)
+    assert "serving 57 tools over stdio on the built-in sandbox" in line
+    assert out == ""  # stdout carries only the protocol
