@@ -164,10 +164,15 @@ class ToolService:
         preview, digest = await self._preview(spec, args)
         note.confirm = {"preview_digest": digest}
         if self.confirm_mode == "elicit" and caller.elicitor is not None:
-            reply = await caller.elicitor(preview.summary)
-            if reply != "accept":
+            try:
+                reply: Answer | None = await caller.elicitor(preview.summary)
+            except Exception:  # the client could not ask after all: fall back to the token round trip
+                log.warning("elicitation failed for %s; answering with a preview token", spec.name, exc_info=True)
+                reply = None
+            if reply is not None and reply != "accept":
                 return self._declined(note, digest, reply)
-            return await self._act(spec, args, note, digest, {"via": "elicit"})
+            if reply == "accept":
+                return await self._act(spec, args, note, digest, {"via": "elicit"})
         if self.confirm_mode == "elicit" and caller.can_elicit_inline:
             note.outcome = "input_required"
             sealed = self.sealer.seal_state({"t": spec.name, "a": confirm_mod.args_digest(args),

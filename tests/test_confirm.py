@@ -170,3 +170,14 @@ def test_token_expiry_default_is_five_minutes(tmp_path):
     service, _, _ = make_service(tmp_path)
     token, expires = service.sealer.mint("delete_client", {"id": 1}, "local", "d")
     assert 299 <= expires - time.time() <= 301
+
+
+@pytest.mark.anyio
+async def test_a_client_whose_elicitation_fails_gets_the_token_flow(tmp_path):
+    async def broken(context, params):
+        return types.ErrorData(code=-32603, message="no UI available")
+
+    async with session(tmp_path, env={"CLIENTARY_MCP_CONFIRM_MODE": "elicit"}, elicitation_callback=broken) as h:
+        result = data(await h.call("delete_client", {"id": 2}))
+        assert result["status"] == "preview" and result["confirm_token"]
+        assert h.store.get("clients", 2) is not None
