@@ -1,0 +1,1 @@
+"""Endpoint handlers, one module per family of resources. Each exports `ROUTES`."""

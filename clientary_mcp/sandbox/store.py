@@ -1,0 +1,129 @@
+"""In-memory records of the sandbox account.
+
+Records are plain dicts keyed by id inside one dict per table. Values keep Python
+types (dates, datetimes, floats); `render.py` turns them into API JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, NamedTuple
+
+TABLES = (
+    "staff",
+    "clients",
+    "leads",
+    "contacts",
+    "projects",
+    "hours",
+    "tasks",
+    "expenses",
+    "estimates",
+    "invoices",
+    "payments",
+    "payment_profiles",
+    "recurring",
+    "messages",
+)
+
+# Leads mirror clients and a contact's or estimate's `client_id` may point at either,
+# so both draw ids from one sequence and an id names exactly one of them.
+ID_SEQUENCES = {"leads": "clients"}
+
+
+class RequestRecord(NamedTuple):
+    method: str
+    path: str
+    status: int
+
+
+@dataclass
+class AccountSettings:
+    name: str = "Sandbox Studio"
+    fiscal_year_start_month: int = 1
+    stripe_enabled: bool = True
+    token_user_id: int = 1  # the staff user the API token belongs to
+
+
+class Store:
+    def __init__(self, today: date | None = None, settings: AccountSettings | None = None) -> None:
+        self._fixed_today = today
+        self.settings = settings or AccountSettings()
+        self.requests: list[RequestRecord] = []
+        self._tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in TABLES}
+        self._last_ids: dict[str, int] = {}
+
+    # --- time -----------------------------------------------------------------
+    def today(self) -> date:
+        return self._fixed_today or date.today()
+
+    def now(self) -> datetime:
+        clock = datetime.now(timezone.utc).replace(microsecond=0)
+        if self._fixed_today is None:
+            return clock
+        return datetime.combine(self._fixed_today, clock.timetz())
+
+    def fiscal_year(self) -> tuple[date, date]:
+        today, month = self.today(), self.settings.fiscal_year_start_month
+        start_year = today.year if today.month >= month else today.year - 1
+        start = date(start_year, month, 1)
+        end = date(start_year + 1, month, 1) - timedelta(days=1)
+        return start, end
+
+    # --- ids ------------------------------------------------------------------
+    def next_id(self, sequence: str) -> int:
+        """Ids only grow, per resource, and are never reused after a delete."""
+        sequence = ID_SEQUENCES.get(sequence, sequence)
+        self._last_ids[sequence] = self._last_ids.get(sequence, 0) + 1
+        return self._last_ids[sequence]
+
+    # --- reading --------------------------------------------------------------
+    def table(self, name: str) -> list[dict[str, Any]]:
+        """The live records of one table in id order (treat them as read-only)."""
+        return [self._tables[name][key] for key in sorted(self._tables[name])]
+
+    def get(self, name: str, record_id: Any) -> dict[str, Any] | None:
+        if not isinstance(record_id, int) or isinstance(record_id, bool):
+            return None
+        return self._tables[name].get(record_id)
+
+    def where(self, table: str, /, **criteria: Any) -> list[dict[str, Any]]:
+        """Records whose fields equal the given values, e.g. `where("contacts", client_id=2)`."""
+        return [row for row in self.table(table) if all(row.get(k) == v for k, v in criteria.items())]
+
+    def count(self, name: str) -> int:
+        return len(self._tables[name])
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in self._tables.items()}
+
+    def snapshot(self, name: str) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.table(name))
+
+    # --- writing --------------------------------------------------------------
+    def insert(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
+        if "id" not in record:
+            record["id"] = self.next_id(name)
+        stamp = self.now()
+        record.setdefault("created_at", stamp)
+        record.setdefault("updated_at", stamp)
+        self._tables[name][record["id"]] = record
+        return record
+
+    def save(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
+        record["updated_at"] = self.now()
+        self._tables[name][record["id"]] = record
+        return record
+
+    def touch(self, name: str, record_id: int) -> None:
+        record = self.get(name, record_id)
+        if record is not None:
+            record["updated_at"] = self.now()
+
+    def remove(self, name: str, record_ids: Iterable[int]) -> int:
+        removed = 0
+        for record_id in list(record_ids):
+            removed += self._tables[name].pop(record_id, None) is not None
+        return removed
