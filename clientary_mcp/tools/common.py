@@ -35,120 +35,36 @@ def optional(fields: tuple[Field, ...]) -> tuple[Field, ...]:
     return tuple(replace(f, required=False) for f in fields)
 
 
-def list_tool(
-    name: str,
-    title: str,
-    toolset: str,
-    description: str,
-    path: str,
-    key: str,
-    entity: str,
-    *,
-    scope: tuple[Field, ...] = (),
-    filters: tuple[Field, ...] = (),
-    paging: str = "pages",
-    **extra: Any,
-) -> ToolSpec:
+def _tool(kind: str, method: str, name: str, title: str, toolset: str, description: str, path: str,
+          **spec: Any) -> ToolSpec:
+    return ToolSpec(name=name, title=title, kind=kind, toolset=toolset, description=description,  # type: ignore[arg-type]
+                    method=method, path=path, **spec)
+
+
+def list_tool(name: str, title: str, toolset: str, description: str, path: str, key: str, entity: str, *,
+              scope: tuple[Field, ...] = (), filters: tuple[Field, ...] = (), paging: str = "pages") -> ToolSpec:
     paging_fields = (PAGE, ALL_PAGES) if paging == "pages" else ()
-    return ToolSpec(
-        name=name,
-        title=title,
-        kind="read",
-        toolset=toolset,
-        description=description,
-        method="GET",
-        path=path,
-        fields=scope + filters + paging_fields,
-        entity=entity,
-        list_key=key,
-        paging=paging,  # type: ignore[arg-type]
-        **extra,
-    )
+    return _tool("read", "GET", name, title, toolset, description, path,
+                 fields=scope + filters + paging_fields, entity=entity, list_key=key, paging=paging)
 
 
 def get_tool(name: str, title: str, toolset: str, description: str, path: str, entity: str, what: str) -> ToolSpec:
-    return ToolSpec(
-        name=name,
-        title=title,
-        kind="read",
-        toolset=toolset,
-        description=description,
-        method="GET",
-        path=path,
-        fields=(path_id("id", what),),
-        entity=entity,
-    )
+    return _tool("read", "GET", name, title, toolset, description, path, fields=(path_id("id", what),), entity=entity)
 
 
-def create_tool(
-    name: str,
-    title: str,
-    toolset: str,
-    description: str,
-    path: str,
-    wrapper: str,
-    entity: str,
-    fields: tuple[Field, ...],
-    *,
-    scope: tuple[Field, ...] = (),
-) -> ToolSpec:
-    return ToolSpec(
-        name=name,
-        title=title,
-        kind="write",
-        toolset=toolset,
-        description=description,
-        method="POST",
-        path=path,
-        fields=scope + fields,
-        wrapper=wrapper,
-        entity=entity,
-    )
+def create_tool(name: str, title: str, toolset: str, description: str, path: str, wrapper: str, entity: str,
+                fields: tuple[Field, ...], *, scope: tuple[Field, ...] = ()) -> ToolSpec:
+    return _tool("write", "POST", name, title, toolset, description, path,
+                 fields=scope + fields, wrapper=wrapper, entity=entity)
 
 
-def update_tool(
-    name: str,
-    title: str,
-    toolset: str,
-    description: str,
-    path: str,
-    wrapper: str,
-    entity: str,
-    fields: tuple[Field, ...],
-    what: str,
-) -> ToolSpec:
-    return ToolSpec(
-        name=name,
-        title=title,
-        kind="write",
-        toolset=toolset,
-        description=description,
-        method="PUT",
-        path=path,
-        fields=(path_id("id", what),) + optional(fields),
-        wrapper=wrapper,
-        entity=entity,
-        min_body_fields=1,
-    )
+def update_tool(name: str, title: str, toolset: str, description: str, path: str, wrapper: str, entity: str,
+                fields: tuple[Field, ...], what: str) -> ToolSpec:
+    # Partial update: everything optional but the id, and at least one change.
+    return _tool("write", "PUT", name, title, toolset, description, path,
+                 fields=(path_id("id", what),) + optional(fields), wrapper=wrapper, entity=entity, min_body_fields=1)
 
 
-def delete_tool(
-    name: str,
-    title: str,
-    toolset: str,
-    description: str,
-    path: str,
-    entity: str,
-    scope: tuple[Field, ...],
-) -> ToolSpec:
-    return ToolSpec(
-        name=name,
-        title=title,
-        kind="gated",
-        toolset=toolset,
-        description=description,
-        method="DELETE",
-        path=path,
-        fields=scope + (CONFIRM,),
-        entity=entity,
-    )
+def delete_tool(name: str, title: str, toolset: str, description: str, path: str, entity: str,
+                scope: tuple[Field, ...]) -> ToolSpec:
+    return _tool("gated", "DELETE", name, title, toolset, description, path, fields=scope + (CONFIRM,), entity=entity)
