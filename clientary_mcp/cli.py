@@ -34,8 +34,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=("stdio", "sse", "http"), default="stdio")
     serve.add_argument("--host", default=None, help="bind address for sse/http (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port for sse/http (default 8000)")
+    net = serve.add_argument_group("sse/http only (see the README's Network service section)")
+    net.add_argument("--principals", help="principals file: bearer tokens, accounts, policies (CLIENTARY_MCP_PRINCIPALS)")
+    net.add_argument("--allowed-hosts", help="comma-separated Host names (CLIENTARY_MCP_ALLOWED_HOSTS)")
+    net.add_argument("--allowed-origins", help="comma-separated browser Origins (CLIENTARY_MCP_ALLOWED_ORIGINS)")
+    net.add_argument("--max-body", help="largest request body, e.g. 1MiB (CLIENTARY_MCP_MAX_BODY)")
+    net.add_argument("--rate-limit", help="tool calls per principal, e.g. 60/min (CLIENTARY_MCP_RATE_LIMIT)")
+    net.add_argument("--stateless", action="store_true", default=None,
+                     help="no Streamable HTTP sessions, for replicas without sticky sessions (CLIENTARY_MCP_STATELESS)")
+    net.add_argument("--shutdown-timeout", type=float, default=None,
+                     help="seconds to let calls in flight finish on SIGTERM (CLIENTARY_MCP_SHUTDOWN_TIMEOUT)")
 
     sub.add_parser("sandbox", help="serve the Clientary-compatible sandbox API on a port", add_help=False)
+    sub.add_parser("principals", help="manage the principals file of the network server", add_help=False)
 
     tools = sub.add_parser("tools", help="list the tools")
     _policy_flags(tools)
@@ -77,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         from .sandbox import main as sandbox_main
 
         return sandbox_main(argv[1:])
+    if argv and argv[0] == "principals":
+        from .principals import main as principals_main
+
+        return principals_main(argv[1:])
     args = _parser().parse_args(argv)
     from .config import ConfigError
 
@@ -124,7 +139,7 @@ def _service(args: Any):
 
 def _serve(args: Any) -> int:
     if args.transport != "stdio":
-        from .http import serve_http
+        from .web import serve_http
 
         return serve_http(args)
     import anyio
@@ -139,9 +154,9 @@ def _serve(args: Any) -> int:
         print(f"{PROG}: audit log: {service.audit.recovered}", file=sys.stderr)
 
     async def run() -> None:
+        from .server import build_server
         from mcp.server.stdio import stdio_server
 
-        from .server import build_server
 
         server = build_server(lambda ctx: (service, "local"), transport="stdio")
         try:

@@ -1,0 +1,179 @@
+"""What the network server puts in front of each principal's ToolService.
+
+`RateLimit` is a per-principal token bucket; `Gate` counts calls in flight so a shutdown can wait for
+them; `GuardedService` applies both and makes sure every call leaves exactly one audit record — also
+one refused here (rate limit, shutting down) or cut off by cancellation, which ToolService never sees
+or cannot finish.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from .config import ConfigError
+from .service import Caller, ToolResult, ToolService, _Audit
+
+_PERIODS = {unit: seconds for seconds, units in ((1.0, "s sec secs second seconds"),
+                                                 (60.0, "m min mins minute minutes"),
+                                                 (3600.0, "h hr hour hours")) for unit in units.split()}
+_SPEC = re.compile(r"^(\d+)\s*/\s*([a-z]+)$")
+_PERIOD_WORD = {1.0: "second", 60.0: "minute", 3600.0: "hour"}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    calls: int
+    period: float  # seconds
+
+    @classmethod
+    def parse(cls, text: str | None, label: str = "CLIENTARY_MCP_RATE_LIMIT") -> RateLimit | None:
+        """`60/min`, `5/s`, `1000/hour`; empty, `off` or `0` means no limit."""
+        raw = (text or "").strip().lower()
+        if raw in ("", "off", "none", "0"):
+            return None
+        match = _SPEC.match(raw)
+        unit = match.group(2) if match else ""
+        if not match or unit not in _PERIODS or int(match.group(1)) < 1:
+            raise ConfigError(f"{label} must look like 60/min, 5/s or 1000/hour, or be off (got {raw[:30]!r})")
+        return cls(int(match.group(1)), _PERIODS[unit])
+
+    def describe(self) -> str:
+        return f"{self.calls} tool calls per {_PERIOD_WORD[self.period]}"
+
+
+@dataclass
+class Bucket:
+    """Token bucket: `limit.calls` at once, refilled evenly over `limit.period`."""
+
+    limit: RateLimit
+    clock: Callable[[], float] = time.monotonic
+    _tokens: float = field(init=False)
+    _at: float = field(init=False)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._tokens = float(self.limit.calls)
+        self._at = self.clock()
+
+    def take(self) -> float:
+        """0 if a call may go ahead now, else the seconds until one may."""
+        with self._lock:
+            now = self.clock()
+            rate = self.limit.calls / self.limit.period
+            self._tokens = min(float(self.limit.calls), self._tokens + (now - self._at) * rate)
+            self._at = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return 0.0
+            return (1.0 - self._tokens) / rate
+
+
+class Gate:
+    """Counts tool calls and MCP requests in flight; once closed, new calls are refused so a shutdown can drain.
+
+    Requests are counted besides calls because a call's answer is still on its way to the client after
+    ToolService returns; the server stops only once both are zero (and have stayed so for a moment).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.calls = 0
+        self.requests = 0
+        self.closing = False
+        self.clock = clock
+        self.idle_since = clock()
+        self._idle = anyio.Event()
+        self._idle.set()
+
+    @property
+    def busy(self) -> int:
+        return self.calls + self.requests
+
+    def enter(self, kind: str = "calls") -> None:
+        setattr(self, kind, getattr(self, kind) + 1)
+        if self.busy == 1:
+            self._idle = anyio.Event()
+
+    def leave(self, kind: str = "calls") -> None:
+        setattr(self, kind, getattr(self, kind) - 1)
+        if self.busy == 0:
+            self.idle_since = self.clock()
+            self._idle.set()
+
+    def quiet_for(self) -> float:
+        """Seconds since the last call or request ended (0 while any is running)."""
+        return 0.0 if self.busy else self.clock() - self.idle_since
+
+    async def wait_idle(self, timeout: float) -> bool:
+        with anyio.move_on_after(timeout):
+            await self._idle.wait()
+        return self.busy == 0
+
+
+class GuardedService:
+    """A ToolService as seen by one principal of the network server (same `tools`, `call`, `audit`, `api`)."""
+
+    def __init__(self, service: ToolService, gate: Gate, limit: RateLimit | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.service = service
+        self.gate = gate
+        self.limit = limit
+        self.bucket = Bucket(limit, clock) if limit else None
+
+    @property
+    def tools(self) -> Any:
+        return self.service.tools
+
+    @property
+    def audit(self) -> Any:
+        return self.service.audit
+
+    @property
+    def api(self) -> Any:
+        return self.service.api
+
+    @property
+    def policy(self) -> Any:
+        return self.service.policy
+
+    async def call(self, name: str, arguments: Any, caller: Caller, **kwargs: Any) -> ToolResult:
+        started = time.perf_counter()
+        if self.gate.closing:
+            message = ("The server is shutting down and takes no new calls; nothing was done. "
+                       "Call again in a few seconds (another replica, or this one after its restart, will answer).")
+            return self._refuse(name, arguments, caller, started, "shutting_down", message, {"retry_after_seconds": 5})
+        if self.bucket is not None:
+            wait = self.bucket.take()
+            if wait > 0:
+                seconds = max(1, math.ceil(wait))
+                assert self.limit is not None
+                message = (f"Rate limit reached: principal '{caller.principal}' may make {self.limit.describe()}. "
+                           f"Nothing was done; retry in {seconds} s.")
+                return self._refuse(name, arguments, caller, started, "rate_limited", message,
+                                    {"retry_after_seconds": seconds})
+        self.gate.enter()
+        try:
+            return await self.service.call(name, arguments, caller, **kwargs)
+        except anyio.get_cancelled_exc_class():
+            # The client went away or the server is stopping: ToolService wrote nothing, so say so here
+            # (synchronously, before the cancellation goes on). The change may or may not have happened.
+            self._record(name, arguments, caller, started, _Audit(outcome="interrupted", error_kind="cancelled"))
+            raise
+        finally:
+            self.gate.leave()
+
+    def _refuse(self, name: str, arguments: Any, caller: Caller, started: float, kind: str, message: str,
+                extra: dict[str, Any]) -> ToolResult:
+        self._record(name, arguments, caller, started, _Audit(outcome="refused", error_kind=kind))
+        return ToolResult(message, data={"error": {"kind": kind, "message": message, **extra}}, is_error=True)
+
+    def _record(self, name: str, arguments: Any, caller: Caller, started: float, note: _Audit) -> None:
+        # ToolService owns the record format; reuse it so refused calls look like every other record.
+        self.service._write_audit(name, arguments, caller, note, started)  # noqa: SLF001
