@@ -43,6 +43,19 @@ def redact(value: Any, key: str = "") -> Any:
     return value
 
 
+def _blank(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` with every occurrence of the secrets in its strings (keys too) replaced."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "[redacted]")
+        return value
+    if isinstance(value, dict):
+        return {_blank(str(k), secrets): _blank(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_blank(v, secrets) for v in value]
+    return value
+
+
 def _hash(record: dict[str, Any]) -> str:
     body = {k: v for k, v in record.items() if k != "hash"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -98,8 +111,15 @@ class AuditLog:
             full = {"seq": self._seq, **record, "prev": self._prev}
             full["hash"] = _hash(full)
             line = json.dumps(full, ensure_ascii=False, separators=(",", ":"), default=str)
+            if any(secret in line for secret in self._scrub):
+                # The call this record describes has already happened: keep the record, without the secret
+                # (refusing would lose it and turn a completed change into an error for the agent).
+                full = _blank({k: v for k, v in full.items() if k != "hash"}, self._scrub)
+                full["hash"] = _hash(full)
+                line = json.dumps(full, ensure_ascii=False, separators=(",", ":"), default=str)
             for secret in self._scrub:  # belt and braces: a secret must never reach the file
                 if secret in line:
+                    self._seq -= 1
                     raise RuntimeError("refusing to write a secret into the audit log")
             self._stream.write(line + "\n")
             self._stream.flush()

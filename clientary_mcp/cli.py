@@ -155,8 +155,7 @@ def _serve(args: Any) -> int:
 
     async def run() -> None:
         from .server import build_server
-        from mcp.server.stdio import stdio_server
-
+        from .stdio import stdio_server
 
         server = build_server(lambda ctx: (service, "local"), transport="stdio")
         try:

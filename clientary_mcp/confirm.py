@@ -63,7 +63,8 @@ class Sealer:
     def open(self, token: Any, tool: str, arguments: dict[str, Any], principal: str) -> dict[str, Any]:
         """Check a token against this call; return its payload or raise ConfirmationError."""
         again = f"Call {tool} without `confirm` to get a fresh preview and token."
-        if not isinstance(token, str) or token.count(".") != 1 or len(token) > 2048:
+        # Tokens are base64url: anything else is malformed (and hmac cannot compare non-ASCII text).
+        if not isinstance(token, str) or not token.isascii() or token.count(".") != 1 or len(token) > 2048:
             raise ConfirmationError(f"The confirmation token is malformed. {again}")
         body, signature = token.split(".")
         if not hmac.compare_digest(signature, self._sign(body)):
@@ -103,7 +104,7 @@ class Sealer:
         return f"{body}.{self._sign(body)}"
 
     def open_state(self, token: str) -> dict[str, Any] | None:
-        if not isinstance(token, str) or token.count(".") != 1:
+        if not isinstance(token, str) or not token.isascii() or token.count(".") != 1:
             return None
         body, signature = token.split(".")
         if not hmac.compare_digest(signature, self._sign(body)):

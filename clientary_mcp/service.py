@@ -115,7 +115,8 @@ class ToolService:
         spec = BY_NAME.get(name)
         if spec is None:
             note.outcome = "unknown_tool"
-            return ToolResult(f"Unknown tool {name!r}. Call tools/list for the available tools.",
+            shown = name if not isinstance(name, str) or len(name) <= 80 else name[:77] + "..."  # never echo megabytes
+            return ToolResult(f"Unknown tool {shown!r}. Call tools/list for the available tools.",
                               is_error=True, unknown_tool=True)
         disabled = self.policy.why_disabled(spec)
         if disabled:

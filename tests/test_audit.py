@@ -122,11 +122,14 @@ def test_next_start_recovers_from_a_truncated_last_line(tmp_path):
     assert (tmp_path / "audit.jsonl.partial").read_text().startswith('{"seq": 6')
 
 
-def test_the_writer_refuses_to_write_a_known_secret(tmp_path):
+def test_the_writer_blanks_a_known_secret_and_keeps_the_record(tmp_path):
     log = AuditLog(tmp_path / "a.jsonl", scrub=("sk-very-secret-token",))
-    with pytest.raises(RuntimeError):
-        log.write({"note": "leaked sk-very-secret-token"})
-    assert (tmp_path / "a.jsonl").read_text() == ""
+    log.write({"note": "leaked sk-very-secret-token", "args": {"sk-very-secret-token": ["sk-very-secret-token"]}})
+    log.write({"note": "next"})
+    log.close()
+    text = (tmp_path / "a.jsonl").read_text()
+    assert "sk-very-secret-token" not in text and text.count("[redacted]") == 3
+    assert verify(tmp_path / "a.jsonl").ok and verify(tmp_path / "a.jsonl").records == 2
 
 
 @pytest.mark.anyio

@@ -241,6 +241,8 @@ class ClientaryClient:
                 return response.json()
             except ValueError:
                 problem = "the body is not valid JSON"
+            except RecursionError:
+                problem = "the JSON is nested too deeply to read"
         raise errors.bad_response(method, path, problem, status=status, body=response.text, write=write)
 
 

@@ -135,7 +135,7 @@ def error_body(response: httpx.Response) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return snippet(text)
 
 

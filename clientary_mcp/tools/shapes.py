@@ -35,6 +35,10 @@ ENTITY_PROPS: dict[str, dict[str, str]] = {
     "message": {},
 }
 LABEL_KEYS = ("name", "title", "number", "email")
+# Records nest a few levels at most. Anything much deeper is cut, so that a result can always be sent
+# (MCP SDKs refuse to serialise a few hundred levels, which would turn a completed call into a protocol error).
+MAX_DEPTH = 32
+TOO_DEEP = "[nested too deeply]"
 PLURALS = {"staff": "staff", "hour": "hour entries", "recurring": "recurring schedules",
            "payment_profile": "payment profiles"}
 
@@ -56,8 +60,10 @@ def iso_value(value: Any) -> Any:
     return value
 
 
-def normalise(value: Any) -> Any:
-    """ISO dates and `?`-free keys, recursively."""
+def normalise(value: Any, depth: int = 0) -> Any:
+    """ISO dates and `?`-free keys, recursively; nesting cut at MAX_DEPTH."""
+    if depth >= MAX_DEPTH and isinstance(value, (dict, list)):
+        return TOO_DEEP
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, val in value.items():
@@ -65,10 +71,10 @@ def normalise(value: Any) -> Any:
             plain = key[:-1] if key.endswith("?") else key
             if plain in out and plain != key:
                 continue
-            out[plain] = normalise(val)
+            out[plain] = normalise(val, depth + 1)
         return out
     if isinstance(value, list):
-        return [normalise(v) for v in value]
+        return [normalise(v, depth + 1) for v in value]
     return iso_value(value)
 
 
@@ -104,7 +110,7 @@ def _coerce(value: Any, typ: str) -> Any:
 def shape_record(entity: str, raw: Any, *, compact: bool = False) -> dict[str, Any]:
     """One record as agents see it."""
     if not isinstance(raw, dict):
-        return {"value": raw}
+        return {"value": normalise(raw)}
     rec = normalise(raw)
     client = rec.get("client")
     if isinstance(client, dict):  # projects and schedules embed the whole client
