@@ -72,3 +72,14 @@ def data(result) -> dict[str, Any]:
 def error_text(result) -> str:
     assert result.is_error, f"expected a tool error, got: {result.content[0].text[:300]}"
     return result.content[0].text
+
+
+async def failure(call):
+    """The ClientaryError an awaitable raises."""
+    import pytest
+
+    from clientary_mcp.api import ClientaryError
+
+    with pytest.raises(ClientaryError) as info:
+        await call
+    return info.value

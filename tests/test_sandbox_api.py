@@ -6,8 +6,9 @@ import anyio
 import httpx
 import pytest
 
-from clientary_mcp.api import ClientaryClient, ClientaryError
+from clientary_mcp.api import ClientaryClient
 from clientary_mcp.config import Settings
+from support import failure
 from clientary_mcp.sandbox import DEMO_TOKEN, SandboxTransport, create_app
 
 pytestmark = pytest.mark.anyio
@@ -34,12 +35,6 @@ async def raw(app):
         transport=httpx.ASGITransport(app=app), base_url=BASE, auth=(DEMO_TOKEN, DEMO_TOKEN)
     ) as client:
         yield client
-
-
-async def failure(call) -> ClientaryError:
-    with pytest.raises(ClientaryError) as info:
-        await call
-    return info.value
 
 
 # --- conventions ------------------------------------------------------------------

@@ -4,9 +4,8 @@ from datetime import date
 
 import pytest
 
-from clientary_mcp.api import ClientaryClient, ClientaryError
-from clientary_mcp.config import Settings
-from clientary_mcp.sandbox import DEMO_TOKEN, SandboxTransport, create_app
+from support import failure
+from clientary_mcp.sandbox import create_app
 
 pytestmark = pytest.mark.anyio
 TODAY = date(2025, 6, 15)
@@ -15,24 +14,6 @@ TODAY = date(2025, 6, 15)
 @pytest.fixture
 def app():
     return create_app(today=TODAY)
-
-
-@pytest.fixture
-def store(app):
-    return app.state.store
-
-
-@pytest.fixture
-async def api(app):
-    client = ClientaryClient(Settings.for_base_url("http://sandbox", DEMO_TOKEN), transport=SandboxTransport(app))
-    yield client
-    await client.aclose()
-
-
-async def failure(call) -> ClientaryError:
-    with pytest.raises(ClientaryError) as info:
-        await call
-    return info.value
 
 
 ITEMS = [{"title": "foo", "quantity": 1, "price": 100}, {"title": "bar", "quantity": 2, "price": 200}]

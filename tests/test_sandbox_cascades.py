@@ -5,9 +5,8 @@ from datetime import date
 import httpx
 import pytest
 
-from clientary_mcp.api import ClientaryClient, ClientaryError
-from clientary_mcp.config import Settings
-from clientary_mcp.sandbox import DEMO_TOKEN, SandboxTransport, create_app
+from clientary_mcp.api import ClientaryError
+from clientary_mcp.sandbox import DEMO_TOKEN, create_app
 
 pytestmark = pytest.mark.anyio
 
@@ -15,18 +14,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def app():
     return create_app(today=date(2025, 6, 15))
-
-
-@pytest.fixture
-def store(app):
-    return app.state.store
-
-
-@pytest.fixture
-async def api(app):
-    client = ClientaryClient(Settings.for_base_url("http://sandbox", DEMO_TOKEN), transport=SandboxTransport(app))
-    yield client
-    await client.aclose()
 
 
 def changes(before: dict, after: dict) -> dict:
