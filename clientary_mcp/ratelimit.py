@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 
 from .config import ConfigError
-from .service import Caller, ToolResult, ToolService, _Audit
+from .service import Caller, ToolResult, ToolService
 
 _PERIODS = {unit: seconds for seconds, units in ((1.0, "s sec secs second seconds"),
                                                  (60.0, "m min mins minute minutes"),
@@ -161,19 +161,10 @@ class GuardedService:
         self.gate.enter()
         try:
             return await self.service.call(name, arguments, caller, **kwargs)
-        except anyio.get_cancelled_exc_class():
-            # The client went away or the server is stopping: ToolService wrote nothing, so say so here
-            # (synchronously, before the cancellation goes on). The change may or may not have happened.
-            self._record(name, arguments, caller, started, _Audit(outcome="interrupted", error_kind="cancelled"))
-            raise
         finally:
             self.gate.leave()
 
     def _refuse(self, name: str, arguments: Any, caller: Caller, started: float, kind: str, message: str,
                 extra: dict[str, Any]) -> ToolResult:
-        self._record(name, arguments, caller, started, _Audit(outcome="refused", error_kind=kind))
+        self.service.record_refusal(name, arguments, caller, kind, started)
         return ToolResult(message, data={"error": {"kind": kind, "message": message, **extra}}, is_error=True)
-
-    def _record(self, name: str, arguments: Any, caller: Caller, started: float, note: _Audit) -> None:
-        # ToolService owns the record format; reuse it so refused calls look like every other record.
-        self.service._write_audit(name, arguments, caller, note, started)  # noqa: SLF001

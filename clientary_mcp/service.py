@@ -104,9 +104,20 @@ class ToolService:
                 result = ToolResult(f"Internal error in {name} ({type(exc).__name__}). Nothing further was "
                                     "attempted; if this was a change, check the record before retrying.",
                                     is_error=True)
+            except BaseException:
+                # Cancelled (the client gave up, or the server is stopping): still one record, written before
+                # the cancellation goes on. A change may or may not have happened; the exchanges say how far.
+                note.outcome, note.error_kind = "interrupted", "cancelled"
+                note.exchanges = list(exchanges)
+                self._write_audit(name, arguments, caller, note, started)
+                raise
             note.exchanges = list(exchanges)
         self._write_audit(name, arguments, caller, note, started)
         return result
+
+    def record_refusal(self, name: str, arguments: Any, caller: Caller, kind: str, started: float) -> None:
+        """Audit a call that a layer in front of this service refused (rate limit, shutdown)."""
+        self._write_audit(name, arguments, caller, _Audit(outcome="refused", error_kind=kind), started)
 
     async def _call(self, name: str, arguments: Any, caller: Caller, note: _Audit,
                     answer: Answer | None, state: str | None) -> ToolResult:

@@ -162,3 +162,21 @@ async def test_no_secret_in_audit_results_or_logs(tmp_path, caplog):
     basic = base64.b64encode(f"{api_token}:{api_token}".encode()).decode()
     for secret in (api_token, SECRET, basic):
         assert not any(secret in h for h in haystacks)
+
+
+@pytest.mark.anyio
+async def test_a_call_cancelled_by_the_client_still_leaves_one_record(tmp_path):
+    async with session(tmp_path) as h:
+        h.app.state.faults.latency = 2.0
+        with anyio.move_on_after(0.3):
+            await h.call("get_client", {"id": 1})
+        for _ in range(100):  # the server learns of the cancellation asynchronously
+            if h.audit():
+                break
+            await anyio.sleep(0.02)
+        h.app.state.faults.latency = 0.0
+        data(await h.call("get_client", {"id": 2}))
+        records = h.audit()
+    assert [(r["tool"], r["outcome"], r["error_kind"]) for r in records] == [
+        ("get_client", "interrupted", "cancelled"), ("get_client", "ok", None)]
+    assert verify(tmp_path / "audit.jsonl").ok
