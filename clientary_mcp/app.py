@@ -6,6 +6,7 @@ so start-up costs only what the chosen transport imports.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .audit import AuditLog
@@ -25,6 +26,15 @@ def sandbox_settings(token: str | None = None) -> Settings:
     from .config import Settings
 
     return Settings.for_base_url(SANDBOX_URL, token or SANDBOX_TOKEN)
+
+
+def account_settings(sandbox: bool, env: Mapping[str, str] | None = None) -> tuple[Settings, bool]:
+    """Settings for the sandbox or the configured account; raises ConfigError naming the variable."""
+    if sandbox:
+        return sandbox_settings(), True
+    from .config import load_settings
+
+    return load_settings(env), False
 
 
 class LazyClient:

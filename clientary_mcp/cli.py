@@ -118,22 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _account(args: Any) -> tuple[Any, bool]:
-    """Settings for the account (or the sandbox); raises ConfigError naming the variable."""
-    from .app import sandbox_settings
-    from .config import load_settings
-
-    if args.sandbox:
-        return sandbox_settings(), True
-    return load_settings(), False
-
-
 def _service(args: Any):
-    from .app import build_service
+    from .app import account_settings, build_service
     from .options import load_options
 
     options = load_options(args)
-    settings, sandbox = _account(args)
+    settings, sandbox = account_settings(bool(args.sandbox))
     return build_service(options, settings, sandbox=sandbox), options, sandbox
 
 

@@ -32,9 +32,9 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
-from .app import build_service, sandbox_settings
+from .app import account_settings, build_service, sandbox_settings
 from .audit import AuditLog
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings
 from .options import ServerOptions, load_options
 from .principals import PRINCIPALS_ENV, Directory, load_principals
 from .ratelimit import Gate, GuardedService, RateLimit
@@ -177,12 +177,6 @@ class Deployment:
         self.audit.close()
 
 
-def _server_account(args: Any, env: Mapping[str, str]) -> tuple[Settings, bool]:
-    if getattr(args, "sandbox", False):
-        return sandbox_settings(), True
-    return load_settings(env), False
-
-
 def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
                      env: Mapping[str, str] | None = None) -> Deployment:
     """Validate and build everything; raises ConfigError (one line) before anything listens."""
@@ -197,7 +191,7 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
     # The server's own account: for the local principal, and for principals without one of their own.
     server_account: tuple[Settings, bool] | None = None
     if specs is None or any(not s.own_account for s in specs):
-        server_account = _server_account(args, env)
+        server_account = account_settings(bool(getattr(args, "sandbox", False)), env)
     own: dict[str, Settings] = {s.name: s.settings(env) for s in specs or [] if s.own_account and not s.sandbox}
 
     scrub = [options.confirm_secret.decode("latin-1")] + [s.api_token for s in own.values()]
