@@ -40,32 +40,52 @@ def _cascade_text(counts: dict[str, int]) -> str:
     return ", ".join(parts) if parts else "nothing else"
 
 
+async def _counts(record: Awaitable[dict[str, Any]], **counts: Awaitable[int]) -> tuple[dict[str, Any], dict[str, int]]:
+    """The record and the cascade counts, read concurrently (they are independent GETs)."""
+    import anyio
+
+    results: dict[str, Any] = {}
+
+    async def run(key: str, job: Awaitable[Any]) -> None:
+        try:
+            results[key] = await job
+        except Exception as exc:  # kept, so the caller sees the API error itself, not an exception group
+            results[key] = exc
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run, "", record)
+        for key, job in counts.items():
+            tg.start_soon(run, key, job)
+    for key in ("", *counts):  # the record's error first: "not found" explains everything after it
+        if isinstance(results[key], Exception):
+            raise results[key]
+    return results[""], {key: results[key] for key in counts}
+
+
 async def _client(api: ClientaryClient, a: dict[str, Any]) -> Preview:
-    cid = a["id"]
-    rec = await _get(api, f"/api/v2/clients/{cid}", "client")
-    base = f"/api/v2/clients/{cid}"
-    counts = {
-        "projects": await _count(api, f"{base}/projects", "projects"),
-        "invoices": await _count(api, f"{base}/invoices", "invoices"),
-        "estimates": await _count(api, f"{base}/estimates", "estimates"),
-        "contacts": await _count(api, f"{base}/contacts", "contacts"),
-    }
+    base = f"/api/v2/clients/{a['id']}"
+    rec, counts = await _counts(
+        _get(api, base, "client"),
+        projects=_count(api, f"{base}/projects", "projects"),
+        invoices=_count(api, f"{base}/invoices", "invoices"),
+        estimates=_count(api, f"{base}/estimates", "estimates"),
+        contacts=_count(api, f"{base}/contacts", "contacts"),
+    )
     text = (f"Permanently delete {describe('client', rec)} together with {_cascade_text(counts)} "
             "(and everything under those projects and invoices). This cannot be undone.")
     return Preview(text, {"deletes": {"client": 1, **counts}}, rec)
 
 
 async def _project(api: ClientaryClient, a: dict[str, Any]) -> Preview:
-    pid = a["id"]
-    rec = await _get(api, f"/api/v2/projects/{pid}", "project")
-    base = f"/api/v2/projects/{pid}"
-    counts = {
-        "tasks": await _count(api, f"{base}/tasks", "tasks"),
-        "hour_entries": await _count_all(api, f"{base}/hours", "hours"),
-        "expenses": await _count_all(api, f"{base}/expenses", "expenses", _ALL_TIME),
-        "invoices": await _count(api, f"{base}/invoices", "invoices"),
-        "estimates": await _count(api, f"{base}/estimates", "estimates"),
-    }
+    base = f"/api/v2/projects/{a['id']}"
+    rec, counts = await _counts(
+        _get(api, base, "project"),
+        tasks=_count(api, f"{base}/tasks", "tasks"),
+        hour_entries=_count_all(api, f"{base}/hours", "hours"),
+        expenses=_count_all(api, f"{base}/expenses", "expenses", _ALL_TIME),
+        invoices=_count(api, f"{base}/invoices", "invoices"),
+        estimates=_count(api, f"{base}/estimates", "estimates"),
+    )
     text = f"Permanently delete {describe('project', rec)} together with {_cascade_text(counts)}. This cannot be undone."
     return Preview(text, {"deletes": {"project": 1, **counts}}, rec)
 
