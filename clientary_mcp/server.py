@@ -113,11 +113,12 @@ def build_server(resolve: Resolver, *, transport: str = "stdio") -> Server[Any]:
             is_error=result.is_error,
         )
 
-    def input_schema(name: str) -> dict[str, Any] | None:
-        from .tools import BY_NAME
+    from .tools import REGISTRY
 
-        spec = BY_NAME.get(name)
-        return spec.input_schema() if spec else None
+    schemas = {spec.name: spec.input_schema() for spec in REGISTRY}  # asked per request on 2026-07-28 HTTP
+
+    def input_schema(name: str) -> dict[str, Any] | None:
+        return schemas.get(name)
 
     return Server(
         "clientary-mcp",
