@@ -44,7 +44,7 @@ async def layers(base: str, audit: Path, calls: int, warmup: int) -> dict[str, l
     """
     from clientary_mcp.api import ClientaryClient
     from clientary_mcp.app import build_service
-    from clientary_mcp.audit import AuditLog
+    from clientary_mcp.safety.audit import AuditLog
     from clientary_mcp.config import Settings
     from clientary_mcp.options import load_options
     from clientary_mcp.service import Caller

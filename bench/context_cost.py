@@ -44,7 +44,7 @@ async def listed_tools() -> list[dict[str, Any]]:
     import mcp
 
     from clientary_mcp.app import build_service, sandbox_settings
-    from clientary_mcp.audit import AuditLog
+    from clientary_mcp.safety.audit import AuditLog
     from clientary_mcp.options import load_options
     from clientary_mcp.server import build_server
 

@@ -306,7 +306,7 @@ def main() -> int:
             c.stop(proc)
             log.close()
         lines = audit.read_text().splitlines() if audit.exists() else []
-        from clientary_mcp.audit import verify
+        from clientary_mcp.safety.audit import verify
 
         chain = verify(audit) if audit.exists() else None
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .audit import AuditLog
-from .confirm import Sealer
+from .safety.audit import AuditLog
+from .safety.confirm import Sealer
 from .options import ServerOptions
 from .service import ToolService
 

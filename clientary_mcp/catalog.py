@@ -1,4 +1,4 @@
-"""Generated artefacts of the registry: `schemas/*.json` and the README's tool table.
+"""Generated artefacts of the registry: `schemas/*.json` and the tool table of docs/tools.md.
 
 Both are committed and checked by a test, so any change to what agents see shows up in review as a diff.
 """
@@ -13,6 +13,7 @@ from .tools import REGISTRY, ToolSpec
 
 TABLE_START = "<!-- tools:start -->"
 TABLE_END = "<!-- tools:end -->"
+TABLE_DOC = "docs/tools.md"
 
 
 def tool_document(spec: ToolSpec) -> dict:
@@ -59,9 +60,9 @@ def check(root: Path) -> list[str]:
             problems.append(f"schemas/{name} is missing")
         elif path.read_text() != text:
             problems.append(f"schemas/{name} differs from the registry")
-    readme = (root / "README.md").read_text()
+    readme = (root / TABLE_DOC).read_text()
     if TABLE_START not in readme or readme_with_table(readme) != readme:
-        problems.append("README.md tool table differs from the registry")
+        problems.append(f"{TABLE_DOC} tool table differs from the registry")
     return problems
 
 
@@ -74,5 +75,5 @@ def write(root: Path) -> None:
             path.unlink()
     for name, text in expected.items():
         (folder / name).write_text(text)
-    readme = root / "README.md"
+    readme = root / TABLE_DOC
     readme.write_text(readme_with_table(readme.read_text()))

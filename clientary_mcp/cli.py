@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=("stdio", "sse", "http"), default="stdio")
     serve.add_argument("--host", default=None, help="bind address for sse/http (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port for sse/http (default 8000)")
-    net = serve.add_argument_group("sse/http only (see the README's Network service section)")
+    net = serve.add_argument_group("sse/http only (see docs/service.md)")
     net.add_argument("--principals", help="principals file: bearer tokens, accounts, policies (CLIENTARY_MCP_PRINCIPALS)")
     net.add_argument("--allowed-hosts", help="comma-separated Host names (CLIENTARY_MCP_ALLOWED_HOSTS)")
     net.add_argument("--allowed-origins", help="comma-separated browser Origins (CLIENTARY_MCP_ALLOWED_ORIGINS)")
@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("tool")
     call.add_argument("arguments", nargs="?", default="{}", help="JSON object of arguments")
 
-    schemas = sub.add_parser("schemas", help="write or check schemas/ and the README tool table")
+    schemas = sub.add_parser("schemas", help="write or check schemas/ and the tool table in docs/tools.md")
     schemas.add_argument("--write", action="store_true")
     schemas.add_argument("--root", default=".", help="project folder (default: current)")
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return sandbox_main(argv[1:])
     if argv and argv[0] == "principals":
-        from .principals import main as principals_main
+        from .transports.principals import main as principals_main
 
         return principals_main(argv[1:])
     args = _parser().parse_args(argv)
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "schemas":
             return _schemas(args)
         if args.command == "audit":
-            from .audit_cli import run
+            from .safety.audit_cli import run
 
             return run(args)
     except ConfigError as exc:
@@ -129,7 +129,7 @@ def _service(args: Any):
 
 def _serve(args: Any) -> int:
     if args.transport != "stdio":
-        from .web import serve_http
+        from .transports.web import serve_http
 
         return serve_http(args)
     import anyio
@@ -145,7 +145,7 @@ def _serve(args: Any) -> int:
 
     async def run() -> None:
         from .server import build_server
-        from .stdio import stdio_server
+        from .transports.stdio import stdio_server
 
         server = build_server(lambda ctx: (service, "local"), transport="stdio")
         try:
@@ -204,7 +204,7 @@ def _schemas(args: Any) -> int:
     root = Path(args.root)
     if args.write:
         catalog.write(root)
-        print(f"wrote {len(catalog.schema_files())} files to {root / 'schemas'} and the README tool table")
+        print(f"wrote {len(catalog.schema_files())} files to {root / 'schemas'} and the tool table in docs/tools.md")
         return 0
     problems = catalog.check(root)
     for line in problems:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import ConfigError
-from .policy import Policy, PolicyError
+from .safety.policy import Policy, PolicyError
 from .tools import BY_NAME
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -88,7 +88,7 @@ def load_options(args: Any = None, env: Mapping[str, str] | None = None) -> Serv
 
     audit = pick("audit_log", "CLIENTARY_MCP_AUDIT_LOG")
     if not audit:
-        from .audit import default_path
+        from .safety.audit import default_path
 
         audit = str(default_path())
     return ServerOptions(

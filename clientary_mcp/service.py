@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import confirm as confirm_mod
-from .audit import AuditLog, now_iso, redact
+from .safety import confirm as confirm_mod
+from .safety.audit import AuditLog, now_iso, redact
 from .executor import execute
-from .policy import Policy
-from .previews import PREVIEWS, Preview
+from .safety.policy import Policy
+from .safety.previews import PREVIEWS, Preview
 from .tools import BY_NAME, ArgumentError, ToolSpec, validate_arguments
 
 if TYPE_CHECKING:

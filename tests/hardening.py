@@ -31,9 +31,9 @@ from mcp import Client
 
 from clientary_mcp.api import ClientaryClient
 from clientary_mcp.app import SANDBOX_URL
-from clientary_mcp.audit import AuditLog
+from clientary_mcp.safety.audit import AuditLog
 from clientary_mcp.config import Settings
-from clientary_mcp.confirm import Sealer
+from clientary_mcp.safety.confirm import Sealer
 from clientary_mcp.sandbox import SandboxTransport, create_app
 from clientary_mcp.server import build_server
 from clientary_mcp.service import ToolService

@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from clientary_mcp.app import build_service
-from clientary_mcp.audit import AuditLog, verify
+from clientary_mcp.safety.audit import AuditLog, verify
 from clientary_mcp.config import Settings
 from clientary_mcp.options import load_options
 from clientary_mcp.sandbox import create_app

@@ -31,7 +31,7 @@ import anyio
 import httpx
 import pytest
 
-from clientary_mcp.audit import verify
+from clientary_mcp.safety.audit import verify
 from clientary_mcp.sandbox import Faults, create_app
 
 pytest.register_assert_rewrite("hardening")

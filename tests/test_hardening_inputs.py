@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from clientary_mcp.audit import verify
+from clientary_mcp.safety.audit import verify
 from clientary_mcp.tools import BY_NAME, REGISTRY, ArgumentError, validate_arguments
 from clientary_mcp.tools.base import ITEM_FIELDS, MAX_ITEMS, MAX_STRING, MAX_TEXT, Field, ToolSpec
 

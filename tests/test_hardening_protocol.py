@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clientary_mcp.stdio import screen
+from clientary_mcp.transports.stdio import screen
 
 pytest.register_assert_rewrite("hardening")
 from hardening import BIN, EVIDENCE, FAKE_BEARER, WAIT, running_http_server, server_env  # noqa: E402

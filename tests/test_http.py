@@ -167,7 +167,7 @@ def test_a_non_loopback_bind_requires_a_principals_file(tmp_path):
 
 
 def test_a_principal_with_an_unknown_toolset_stops_the_start(tmp_path):
-    from clientary_mcp.principals import hash_token
+    from clientary_mcp.transports.principals import hash_token
 
     file = tmp_path / "principals.json"
     file.write_text(json.dumps({"principals": [{"name": "ann", "token_sha256": hash_token("t" * 20),

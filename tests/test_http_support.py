@@ -160,7 +160,7 @@ def text(result: Any) -> str:
 
 def add_principal(file: Path, name: str, *flags: str) -> str:
     """`clientary-mcp principals add` (in process), as an operator would run it; returns the printed token."""
-    from clientary_mcp.principals import main
+    from clientary_mcp.transports.principals import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

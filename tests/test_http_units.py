@@ -11,17 +11,17 @@ from contextlib import redirect_stderr, redirect_stdout
 import anyio
 import pytest
 
-from clientary_mcp import principals as principals_mod
+from clientary_mcp.transports import principals as principals_mod
 from clientary_mcp.app import build_service, sandbox_settings
-from clientary_mcp.audit import AuditLog
+from clientary_mcp.safety.audit import AuditLog
 from clientary_mcp.config import ConfigError
 from clientary_mcp.options import load_options
-from clientary_mcp.policy import Policy
-from clientary_mcp.principals import Directory, hash_token, load_principals, parse_entry
-from clientary_mcp.ratelimit import Bucket, Gate, GuardedService, RateLimit
+from clientary_mcp.safety.policy import Policy
+from clientary_mcp.transports.principals import Directory, hash_token, load_principals, parse_entry
+from clientary_mcp.transports.ratelimit import Bucket, Gate, GuardedService, RateLimit
 from clientary_mcp.service import Caller
 from clientary_mcp.tools import BY_NAME
-from clientary_mcp.web import build_deployment, host_allowed, is_loopback, load_web_options, origin_allowed
+from clientary_mcp.transports.web import build_deployment, host_allowed, is_loopback, load_web_options, origin_allowed
 
 HASH = hash_token("secret-bearer-token")
 

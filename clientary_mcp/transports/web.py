@@ -31,16 +31,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import __version__
-from .app import account_settings, build_service, sandbox_settings
-from .audit import AuditLog
-from .config import ConfigError, Settings
-from .options import ServerOptions, load_options
+from .. import __version__
+from ..app import account_settings, build_service, sandbox_settings
+from ..safety.audit import AuditLog
+from ..config import ConfigError, Settings
+from ..options import ServerOptions, load_options
 from .principals import PRINCIPALS_ENV, Directory, load_principals
 from .ratelimit import Gate, GuardedService, RateLimit
-from .server import build_server
+from ..server import build_server
 
-log = logging.getLogger("clientary_mcp.web")
+log = logging.getLogger("clientary_mcp.transports.web")
 
 PRINCIPAL_KEY = "clientary_mcp.principal"  # ASGI scope key the resolver reads
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})  # no auth, no Host check: probes use whatever address works
@@ -201,7 +201,7 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
 
     shared_sandbox = None
     if server_account is not None and server_account[1]:
-        from .sandbox import create_app
+        from ..sandbox import create_app
 
         shared_sandbox = create_app(token=server_account[0].api_token)  # one demo account for all who share it
 

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, Settings, load_settings
-from .policy import Policy, PolicyError
+from ..config import ConfigError, Settings, load_settings
+from ..safety.policy import Policy, PolicyError
 from .ratelimit import RateLimit
-from .tools import ToolSpec
+from ..tools import ToolSpec
 
 PRINCIPALS_ENV = "CLIENTARY_MCP_PRINCIPALS"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .tools import REGISTRY, TOOLSETS, ToolSpec
+from ..tools import REGISTRY, TOOLSETS, ToolSpec
 
 
 class PolicyError(ValueError):

@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .tools.shapes import describe, shape_record
+from ..tools.shapes import describe, shape_record
 
 if TYPE_CHECKING:
-    from .api import ClientaryClient
+    from ..api import ClientaryClient
 
 _ALL_TIME = {"from_date": "1970-01-01", "to_date": "2100-12-31"}  # cascades ignore the fiscal-year window
 
@@ -104,7 +104,7 @@ async def _payment(api: ClientaryClient, a: dict[str, Any]) -> Preview:
     invoice = await _get(api, f"/api/v2/invoices/{a['invoice_id']}", "invoice")
     payment = next((p for p in invoice.get("payments") or [] if p.get("id") == a["id"]), None)
     if payment is None:
-        from .api.errors import NotFoundError
+        from ..api.errors import NotFoundError
 
         raise NotFoundError(f"Payment {a['id']} is not on invoice {a['invoice_id']}. "
                             "Use get_invoice to see the invoice's payments and their ids.",
@@ -121,7 +121,7 @@ async def _payment_profile(api: ClientaryClient, a: dict[str, Any]) -> Preview:
     page = await api.list_all(f"/api/v2/clients/{a['client_id']}/payment_profiles", "payment_profiles")
     raw = next((p for p in page.items if p.get("id") == a["id"]), None)
     if raw is None:
-        from .api.errors import NotFoundError
+        from ..api.errors import NotFoundError
 
         raise NotFoundError(f"Payment profile {a['id']} does not belong to client {a['client_id']}. "
                             "Use list_client_payment_profiles to find it.",

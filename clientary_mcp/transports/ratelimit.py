@@ -18,8 +18,8 @@ from typing import Any
 
 import anyio
 
-from .config import ConfigError
-from .service import Caller, ToolResult, ToolService
+from ..config import ConfigError
+from ..service import Caller, ToolResult, ToolService
 
 _PERIODS = {unit: seconds for seconds, units in ((1.0, "s sec secs second seconds"),
                                                  (60.0, "m min mins minute minutes"),
