@@ -1,5 +1,5 @@
 # clientary-mcp as a network service: Streamable HTTP on port 8000, audit log on the /data volume.
-# Configuration is by environment (see README, "Network service"); the server refuses to start on this
+# Configuration is by environment (see docs/service.md); the server refuses to start on this
 # non-loopback bind without a principals file (CLIENTARY_MCP_PRINCIPALS).
 FROM python:3.11-slim
 

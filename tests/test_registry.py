@@ -119,15 +119,16 @@ def test_committed_schemas_and_readme_table_match_the_registry():
 
 
 def test_catalog_check_notices_drift(tmp_path):
-    (tmp_path / "README.md").write_text((ROOT / "README.md").read_text())
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "tools.md").write_text((ROOT / "docs" / "tools.md").read_text())
     catalog.write(tmp_path)
     assert catalog.check(tmp_path) == []
     path = tmp_path / "schemas" / "get_client.json"
     path.write_text(path.read_text().replace("Get one client", "Fetch a client"))
     (tmp_path / "schemas" / "old_tool.json").write_text("{}")
-    readme = tmp_path / "README.md"
+    readme = tmp_path / "docs" / "tools.md"
     readme.write_text(readme.read_text().replace("| `list_staff` |", "| `list_people` |"))
     problems = catalog.check(tmp_path)
     assert "schemas/get_client.json differs from the registry" in problems
     assert "schemas/old_tool.json belongs to no tool" in problems
-    assert "README.md tool table differs from the registry" in problems
+    assert "docs/tools.md tool table differs from the registry" in problems
