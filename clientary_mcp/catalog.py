@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .server import output_schema
 from .tools import REGISTRY, ToolSpec
+from .tools.codes import ENUMERATIONS
 
 TABLE_START = "<!-- tools:start -->"
 TABLE_END = "<!-- tools:end -->"
@@ -38,6 +39,10 @@ def tool_table() -> str:
     rows = ["| tool | kind | toolset | what it does |", "|---|---|---|---|"]
     for spec in REGISTRY:
         rows.append(f"| `{spec.name}` | {spec.kind} | {spec.toolset} | {spec.description} |")
+    rows += ["", "Enumerations: the names tools take and return, and the Clientary code each stands for.", "",
+             "| enumeration | name = code |", "|---|---|"]
+    for codes in ENUMERATIONS:
+        rows.append(f"| {codes.what} | " + ", ".join(f"`{name}` = {code}" for name, code in codes.pairs) + " |")
     return "\n".join(rows)
 
 

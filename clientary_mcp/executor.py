@@ -14,7 +14,7 @@ from .tools.shapes import describe, plural, shape_record
 if TYPE_CHECKING:
     from .api import ClientaryClient, Page
 
-_ITEM_WIRE = {f.name: f.wire_name for f in ITEM_FIELDS}
+_ITEM_FIELDS = {f.name: f for f in ITEM_FIELDS}
 
 
 @dataclass
@@ -44,7 +44,8 @@ def build_request(spec: ToolSpec, args: dict[str, Any]) -> Request:
         if value is None:
             continue
         if f.type == "items":
-            value = [{_ITEM_WIRE[k]: v for k, v in item.items()} for item in value]
+            value = [{_ITEM_FIELDS[k].wire_name: _ITEM_FIELDS[k].to_wire(v) for k, v in item.items()}
+                     for item in value]
         if f.loc == "query":
             req.params[f.wire_name] = value
         else:

@@ -56,6 +56,19 @@ def mcp_tool(spec: ToolSpec) -> types.Tool:
     )
 
 
+ERROR_META = "clientary-mcp/error"
+
+
+def call_result(result: Any) -> types.CallToolResult:
+    """A tools/call result. Structured content only on success: clients (the TypeScript SDK from 1.12 on)
+    validate any structured content against the tool's output schema, errors included, and an error is not
+    the tool's output. An error's kind and details go in `_meta` instead, for programs; people read the text."""
+    if result.is_error:
+        return types.CallToolResult(content=[types.TextContent(text=result.text)], is_error=True,
+                                    meta={ERROR_META: result.error} if result.error else None)
+    return types.CallToolResult(content=[types.TextContent(text=result.text)], structured_content=result.data)
+
+
 def _answer(responses: Any) -> Answer | None:
     """The human's reply to our confirmation question, from a 2026-07-28 retry."""
     if not responses:
@@ -107,11 +120,7 @@ def build_server(resolve: Resolver, *, transport: str = "stdio") -> Server[Any]:
             question = types.ElicitRequest(
                 params=types.ElicitRequestFormParams(message=result.ask["message"], requested_schema=CONFIRM_SCHEMA))
             return types.InputRequiredResult(input_requests={"confirm": question}, request_state=result.ask["state"])
-        return types.CallToolResult(
-            content=[types.TextContent(text=result.text)],
-            structured_content=result.data,
-            is_error=result.is_error,
-        )
+        return call_result(result)
 
     from .tools import REGISTRY
 

@@ -42,12 +42,21 @@ class Caller:
 
 @dataclass
 class ToolResult:
+    """What a call answers: `data` matches the tool's output schema and is only set on success; a failure
+    carries its text and, in `error`, its kind (and details) for programs."""
+
     text: str
     data: dict[str, Any] | None = None
     is_error: bool = False
     unknown_tool: bool = False
     # For 2026-07-28 clients: ask `message`, then expect the call again with the answer and `state`.
     ask: dict[str, str] | None = None
+    error: dict[str, Any] | None = None
+
+    @classmethod
+    def failure(cls, message: str, kind: str, **details: Any) -> ToolResult:
+        return cls(message, is_error=True, error={"kind": kind, "message": message,
+                                                  **{k: v for k, v in details.items() if v}})
 
 
 @dataclass
@@ -101,9 +110,9 @@ class ToolService:
             except Exception as exc:  # a bug must not take the server down or leak a traceback to the agent
                 log.exception("tool %s failed unexpectedly", name)
                 note.outcome, note.error_kind = "internal_error", type(exc).__name__
-                result = ToolResult(f"Internal error in {name} ({type(exc).__name__}). Nothing further was "
-                                    "attempted; if this was a change, check the record before retrying.",
-                                    is_error=True)
+                result = ToolResult.failure(f"Internal error in {name} ({type(exc).__name__}). Nothing further "
+                                            "was attempted; if this was a change, check the record before "
+                                            "retrying.", "internal")
             except BaseException:
                 # Cancelled (the client gave up, or the server is stopping): still one record, written before
                 # the cancellation goes on. A change may or may not have happened; the exchanges say how far.
@@ -127,12 +136,14 @@ class ToolService:
         if spec is None:
             note.outcome = "unknown_tool"
             shown = name if not isinstance(name, str) or len(name) <= 80 else name[:77] + "..."  # never echo megabytes
-            return ToolResult(f"Unknown tool {shown!r}. Call tools/list for the available tools.",
-                              is_error=True, unknown_tool=True)
+            result = ToolResult.failure(f"Unknown tool {shown!r}. Call tools/list for the available tools.",
+                                        "unknown_tool")
+            result.unknown_tool = True
+            return result
         disabled = self.policy.why_disabled(spec)
         if disabled:
             note.outcome = "refused"
-            return ToolResult(disabled, data={"error": {"kind": "disabled", "message": disabled}}, is_error=True)
+            return ToolResult.failure(disabled, "disabled")
         try:
             args = validate_arguments(spec, arguments)
         except ArgumentError as exc:
@@ -155,10 +166,7 @@ class ToolService:
 
     @staticmethod
     def _error(message: str, kind: str, fields: dict[str, Any] | None = None) -> ToolResult:
-        err: dict[str, Any] = {"kind": kind, "message": message}
-        if fields:
-            err["fields"] = fields
-        return ToolResult(message, data={"error": err}, is_error=True)
+        return ToolResult.failure(message, kind, fields=fields)
 
     # -- confirmation ---------------------------------------------------------------------------
 

@@ -83,3 +83,12 @@ async def failure(call):
     with pytest.raises(ClientaryError) as info:
         await call
     return info.value
+
+
+def tool_error(result) -> dict[str, Any]:
+    """The kind and details of an error result; errors carry no structured content (see server.call_result)."""
+    from clientary_mcp.server import ERROR_META
+
+    assert result.is_error, f"expected a tool error, got: {result.content[0].text[:300]}"
+    assert result.structured_content is None, result.structured_content
+    return (result.meta or {})[ERROR_META]

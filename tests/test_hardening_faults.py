@@ -36,6 +36,7 @@ from clientary_mcp.sandbox import Faults, create_app
 
 pytest.register_assert_rewrite("hardening")
 from hardening import EVIDENCE, FAKE_API_TOKEN, fake_session, fake_settings  # noqa: E402
+from support import tool_error  # noqa: E402
 
 pytest_plugins = ["hardening"]
 pytestmark = pytest.mark.usefixtures("secrets_guard")
@@ -171,7 +172,7 @@ async def test_bulk_run_under_faults_loses_nothing_and_does_nothing_twice(tmp_pa
         text = result.content[0].text
         assert "Traceback" not in text
         if result.is_error:
-            kind = result.structured_content["error"]["kind"]
+            kind = tool_error(result)["kind"]
             assert kind in GUIDANCE, f"{tool}: unexpected failure {kind}: {text[:300]}"
             for phrase in GUIDANCE[kind]:
                 assert phrase.lower() in text.lower(), f"{kind} without guidance ({phrase!r}): {text}"
@@ -248,5 +249,5 @@ async def test_bulk_run_under_faults_loses_nothing_and_does_nothing_twice(tmp_pa
     # One intact audit record per call, with the outcome the agent saw.
     assert len(audit) == CREATES + READS and verify(tmp_path / "audit.jsonl").ok
     audited = Counter(r["error_kind"] for r in audit if r["outcome"] == "api_error")
-    seen = Counter(res.structured_content["error"]["kind"] for *_, res in results if res.is_error)
+    seen = Counter(tool_error(res)["kind"] for *_, res in results if res.is_error)
     assert audited == seen

@@ -1,8 +1,8 @@
 """Bad input, property-based, for every one of the 57 tools, through a real MCP client session.
 
 Strategies come from each tool's `Field` declarations (the same declarations its input schema is made of):
-valid arguments, and valid arguments with exactly one thing broken — a wrong type, null, a missing required
-field, an unknown field, a huge string, a control character, a zero or negative id, an impossible date, a
+valid arguments (optional ones sometimes null, which means "not given"), and valid arguments with exactly
+one thing broken — a wrong type, null for a required field, a missing required field, an unknown field, a huge string, a control character, a zero or negative id, an impossible date, a
 value outside an enum, a deeply nested or oversized JSON value, broken line items or recipients.
 
 For every generated call:
@@ -12,7 +12,8 @@ For every generated call:
 - valid input is never refused as invalid; a gated tool only previews (no token) or refuses a junk token,
   and only ever reads from the account;
 - our validator agrees with `jsonschema` (Draft 2020-12, format checking on) on the published input schema,
-  except where it is stricter on purpose (`DELIBERATE` below), never the other way round.
+  except where it is stricter on purpose (`DELIBERATE` below), never the other way round — once nulls for
+  optional fields are left out, as the server does.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from jsonschema import Draft202012Validator
 
 from clientary_mcp.safety.audit import verify
 from clientary_mcp.tools import BY_NAME, REGISTRY, ArgumentError, validate_arguments
-from clientary_mcp.tools.base import ITEM_FIELDS, MAX_ITEMS, MAX_STRING, MAX_TEXT, Field, ToolSpec
+from clientary_mcp.tools.base import ITEM_FIELDS, MAX_ITEMS, MAX_STRING, MAX_TEXT, Field, ToolSpec, without_nulls
 
 pytest.register_assert_rewrite("hardening")
 from hardening import EVIDENCE, FAKE_API_TOKEN, FAKE_CONFIRM_SECRET, fake_session  # noqa: E402
+from support import tool_error  # noqa: E402
 
 pytest_plugins = ["hardening"]
 pytestmark = pytest.mark.usefixtures("secrets_guard")
@@ -108,7 +110,8 @@ def valid_value(f: Field) -> st.SearchStrategy[Any]:
     if t == "bool":
         return st.booleans()
     if t == "enum":
-        return st.sampled_from([code for code, _ in f.choices])
+        assert f.codes is not None
+        return st.sampled_from(f.codes.names)
     if t == "choice":
         return st.sampled_from(list(f.choices))
     if t == "emails":
@@ -136,11 +139,12 @@ def valid_args(spec: ToolSpec) -> st.SearchStrategy[dict[str, Any]]:
 def _valid_args(name: str) -> st.SearchStrategy[dict[str, Any]]:
     spec = BY_NAME[name]
     required = {f.name: valid_value(f) for f in spec.fields if f.required}
-    optional = {f.name: valid_value(f) for f in spec.fields if not f.required and f.name != "confirm"}
+    # Some clients send every optional field, null for "not given" (mcp-use, OpenAI strict mode).
+    optional = {f.name: valid_value(f) | st.none() for f in spec.fields if not f.required and f.name != "confirm"}
     args = st.fixed_dictionaries(required, optional=optional)
     if spec.min_body_fields:
         body = {f.name for f in spec.fields if f.loc == "body"}
-        args = args.filter(lambda a: len(body & set(a)) >= spec.min_body_fields)
+        args = args.filter(lambda a: len(body & set(without_nulls(a))) >= spec.min_body_fields)
     if spec.field("confirm") is not None:
         # Mostly a plain call (a preview); sometimes a junk token, which must be refused.
         junk = st.one_of(st.text(SAFE_CHAR, max_size=80),
@@ -179,12 +183,12 @@ BAD_EMAILS = ["not-an-email", "a@b", "@example.com", "a b@example.com", "a@exa m
 @cache
 def wrong_type(f: Field) -> st.SearchStrategy[Any]:
     t = f.type
-    if t in ("id", "int", "enum"):
+    if t in ("id", "int"):
         return st.one_of(SHORT_TEXT, st.booleans(), st.floats(allow_nan=False).filter(lambda x: not x.is_integer()),
                          st.lists(st.integers(), max_size=3), st.dictionaries(SHORT_TEXT, st.integers(), max_size=2))
     if t == "number":
         return st.one_of(SHORT_TEXT, st.booleans(), st.lists(st.floats(), max_size=3), st.just({"value": 1}))
-    if t in STRINGY:
+    if t in STRINGY or t == "enum":
         return st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.lists(SHORT_TEXT, max_size=3),
                          st.dictionaries(SHORT_TEXT, SHORT_TEXT, max_size=2))
     if t == "bool":
@@ -201,29 +205,35 @@ def wrong_type(f: Field) -> st.SearchStrategy[Any]:
 def broken_values(f: Field) -> dict[str, st.SearchStrategy[Any]]:
     """Mutation name -> values that break field `f` that way."""
     t = f.type
-    out: dict[str, st.SearchStrategy[Any]] = {
-        "wrong type": wrong_type(f), "null": st.none(), "deeply nested": DEEP, "oversized": OVERSIZED}
+    out: dict[str, st.SearchStrategy[Any]] = {"wrong type": wrong_type(f), "deeply nested": DEEP, "oversized": OVERSIZED}
+    if f.required:  # null for an optional field means "not given": valid, so among the valid arguments
+        out["null"] = st.none()
     if t in STRINGY:
         over = st.integers(limit(f) + 1, limit(f) + 5000).map(lambda n: "y" * n)
         out["huge string"] = over | st.just("z" * 3_000_000)
         out["control character"] = st.tuples(SHORT_TEXT, st.sampled_from(CONTROL_CHARS), SHORT_TEXT).map("".join)
     if t == "id":
         out["zero or negative id"] = st.integers(-(2**63), 0)
-    if t in ("id", "int", "enum"):
+    if t in ("id", "int"):
         out["unsafe integer"] = st.sampled_from([2**53 + 1, -(2**53) - 1, 10**30])
     if t == "int" and (f.minimum is not None or f.maximum is not None):
         bounds = [int(f.minimum) - 1] if f.minimum is not None else []
         bounds += [int(f.maximum) + 1] if f.maximum is not None else []
         out["out of range"] = st.sampled_from(bounds)
     if t == "number":
-        bad = [1e13, -1e13, 1e300, math.inf, -math.inf, math.nan]
+        bad = [1e13, -1e13, 1e300]
+        if f.required:  # the client sends inf and nan as null, which for an optional field means "not given"
+            bad += [math.inf, -math.inf, math.nan]
         bad += [f.minimum - 0.5] if f.minimum is not None else []
         out["bad number"] = st.sampled_from(bad)
     if t == "date":
         out["impossible date"] = st.sampled_from(IMPOSSIBLE_DATES)
     if t == "enum":
-        codes = {c for c, _ in f.choices}
-        out["wrong enum"] = st.integers(-100, 100).filter(lambda v: v not in codes)
+        assert f.codes is not None
+        names = f.codes.names
+        out["wrong enum"] = st.one_of(SHORT_TEXT.filter(lambda v: v not in names),
+                                      st.sampled_from([n.upper() for n in names] + [str(c) for _, c in f.codes.pairs]),
+                                      st.sampled_from([c for _, c in f.codes.pairs]))  # the code, not the name
     if t == "choice":
         out["wrong enum"] = SHORT_TEXT.filter(lambda v: v not in f.choices)
     if t == "emails":
@@ -262,7 +272,7 @@ def broken_items() -> st.SearchStrategy[list[Any]]:
         st.just({**good, "colour": "red"}),                                 # unknown key
         wrong_type(ITEM_BY_NAME["price"]).map(lambda v: {**good, "price": v}),
         st.sampled_from([0, -5]).map(lambda v: {"id": v, "destroy": True}),
-        st.sampled_from([7, 1, 2]).map(lambda v: {**good, "item_type": v}),
+        st.sampled_from([7, 1, 3, "Line", "section"]).map(lambda v: {**good, "item_type": v}),
         JSON_SCALARS.map(lambda v: v),                                      # not an object
         DEEP,
     )
@@ -278,11 +288,11 @@ UNKNOWN_KEYS = st.one_of(st.text(min_size=1, max_size=40),
 
 
 @st.composite
-def invalid_args(draw: st.DrawFn, spec: ToolSpec) -> tuple[dict[str, Any], str, str | None, str]:
+def invalid_args(draw: st.DrawFn, spec: ToolSpec, only: str | None = None) -> tuple[dict[str, Any], str, str | None, str]:
     """(arguments, mutation, field named in the error or None, unknown key or "")."""
     args = dict(draw(valid_args(spec)))
     table = mutations(spec.name)
-    mutation = draw(st.sampled_from(sorted(table)))
+    mutation = only or draw(st.sampled_from(sorted(table)))
     if mutation == "unknown field":
         key = draw(UNKNOWN_KEYS.filter(lambda k: spec.field(k) is None))
         args[key] = draw(ANY_JSON)
@@ -310,7 +320,7 @@ def value_reasons(f: Field, v: Any) -> set[str]:
             reasons.add("length limit")
         if CONTROL.search(v):
             reasons.add("control characters")
-    if f.type in ("id", "int", "enum") and number and math.isfinite(v) and abs(v) > 2**53:
+    if f.type in ("id", "int") and number and math.isfinite(v) and abs(v) > 2**53:
         reasons.add("53-bit integers")
     if f.type == "number" and number and (not math.isfinite(v) or abs(v) > 1e12):
         reasons.add("finite numbers")
@@ -353,7 +363,8 @@ def cross_check(spec: ToolSpec, schema: Draft202012Validator, args: dict[str, An
         ours = True
     except ArgumentError:
         ours = False
-    theirs = schema.is_valid(args)
+    optional = {f.name for f in spec.fields if not f.required}
+    theirs = schema.is_valid({k: v for k, v in args.items() if not (v is None and k in optional)})
     if ours and not theirs:
         error = next(schema.iter_errors(args))
         raise AssertionError(f"{spec.name}: our validator accepts what the published schema refuses: "
@@ -372,7 +383,7 @@ def well_formed(result: Any) -> str:
     assert isinstance(text, str) and text.strip()
     assert "Traceback" not in text and 'File "' not in text, text[:500]
     if result.is_error:
-        err = (result.structured_content or {}).get("error")
+        err = tool_error(result)
         assert isinstance(err, dict) and err.get("kind") and err.get("message"), result
         assert len(text) < 4000, f"error text of {len(text)} characters echoes the input"
     else:
@@ -407,14 +418,15 @@ def test_every_input_gets_a_well_formed_answer_and_invalid_input_never_reaches_c
             result = EVIDENCE.result(portal.call(h.client.call_tool, spec.name, args))
             return result, log[before:]
 
-        @settings(HYPOTHESIS, max_examples=INVALID_EXAMPLES)
-        @given(invalid_args(spec))
+        tried: set[str] = set()
+
         def invalid(case: tuple[dict[str, Any], str, str | None, str]) -> None:
             args, mutation, field, key = case
+            tried.add(mutation)
             assert not cross_check(spec, schema, args), f"{mutation} on {field or key!r} was accepted"
             result, sent = call(args)
             text = well_formed(result)
-            assert result.is_error and result.structured_content["error"]["kind"] == "invalid_arguments", text
+            assert result.is_error and tool_error(result)["kind"] == "invalid_arguments", text
             if field is not None:
                 assert names_field(text, field), f"{mutation}: the error does not name `{field}`: {text[:300]}"
             elif mutation == "nothing to change":
@@ -439,19 +451,24 @@ def test_every_input_gets_a_well_formed_answer_and_invalid_input_never_reaches_c
             result, sent = call(args)
             text = well_formed(result)
             if result.is_error:
-                kind = result.structured_content["error"]["kind"]
+                kind = tool_error(result)["kind"]
                 assert kind in API_ERROR_KINDS, f"valid input answered with {kind}: {text[:300]}"
             if spec.kind == "gated":
                 assert all(r.method == "GET" for r in sent), f"a gated tool acted without a token: {sent}"
                 if "confirm" in args:
-                    assert result.structured_content["error"]["kind"] == "confirmation", text
+                    assert tool_error(result)["kind"] == "confirmation", text
                 elif not result.is_error:
                     assert result.structured_content["status"] == "preview", text
                     assert result.structured_content["confirm_token"]
                 COUNTS["valid: gated, nothing done"] += 1
             COUNTS["valid: error from the account" if result.is_error else "valid: success"] += 1
 
-        invalid()
+        def run_invalid(strategy: st.SearchStrategy[Any], examples: int) -> None:
+            given(strategy)(settings(HYPOTHESIS, max_examples=examples)(lambda case: invalid(case)))()
+
+        run_invalid(invalid_args(spec), INVALID_EXAMPLES)
+        for mutation in sorted(set(mutations(spec.name)) - tried):  # every kind, however the draws fell
+            run_invalid(invalid_args(spec, mutation), 2)
         valid()
         final, _ = call_other()
         assert not final.is_error
@@ -512,7 +529,7 @@ async def test_junk_confirmation_tokens_are_refused_with_guidance(token, tmp_pat
     async with fake_session(tmp_path) as h:
         for tool, args in (("delete_client", {"id": 1}), ("send_invoice_message", {"id": 1, "recipients": ["a@b.co"]})):
             result = EVIDENCE.result(await h.call(tool, {**args, "confirm": token}))
-            assert result.structured_content["error"]["kind"] in ("confirmation", "invalid_arguments"), result
+            assert tool_error(result)["kind"] in ("confirmation", "invalid_arguments"), result
             assert "Call " in result.content[0].text or "too long" in result.content[0].text
         assert all(r.method == "GET" for r in h.store.requests)
         assert h.store.get("clients", 1) is not None and h.store.count("messages") == 0

@@ -20,6 +20,7 @@ import pytest
 
 pytest.register_assert_rewrite("hardening")
 from hardening import EVIDENCE, FAKE_API_TOKEN, FAKE_BASIC, fake_session, fake_settings  # noqa: E402
+from support import tool_error  # noqa: E402
 
 pytest_plugins = ["hardening"]
 pytestmark = pytest.mark.usefixtures("secrets_guard")
@@ -56,7 +57,7 @@ CASES: list[tuple[str, str, dict[str, Any], Any, Any]] = [
     ("unparseable-values", "get_invoice", {"id": 7},
      reply(body={"id": "7", "total_cost": "1,234.50", "balance": "12.5", "status": "4", "client_id": "abc",
                  "date": "2026/02/30", "invoice_items": "none"}),
-     lambda d: (d["id"], d["total_cost"], d["balance"], d["status"], d["client_id"]) == (7, None, 12.5, 4, None)),
+     lambda d: (d["id"], d["total_cost"], d["balance"], d["status"], d["client_id"]) == (7, None, 12.5, "paid", None)),
     ("bool-as-text", "get_task", {"id": 1}, reply(body={"id": 1.0, "title": "T", "complete": "yes"}),
      lambda d: d["id"] == 1 and d["complete"] is None),
     ("question-keys", "get_hour_entry", {"id": 1}, reply(body={"id": 1, "billed?": "1", "hours": "1.5"}),
@@ -182,11 +183,11 @@ async def test_off_spec_answers_degrade_to_data_or_a_clear_tool_error(case, tmp_
     else:
         _, kind, phrases = expected
         assert result.is_error, text
-        assert result.structured_content["error"]["kind"] == kind, text
+        assert tool_error(result)["kind"] == kind, text
         for phrase in phrases:
             assert phrase in text, f"{phrase!r} not in: {text}"
     assert len(records) == 1 and records[0]["outcome"] in ("ok", "api_error")
-    if result.is_error and result.structured_content["error"]["kind"] == "unknown_outcome":
+    if result.is_error and tool_error(result)["kind"] == "unknown_outcome":
         assert len(sent) == 1, "a write of unknown outcome was repeated"
 
 
@@ -201,7 +202,7 @@ async def test_a_preview_with_garbage_counts_is_an_error_and_deletes_nothing(tmp
     transport = httpx.MockTransport(lambda r: (sent.append(r.method), handler(r))[1])
     async with fake_session(tmp_path, transport=transport, settings=fake_settings(max_retries=0)) as h:
         result = EVIDENCE.result(await h.call("delete_client", {"id": 1}))
-    assert result.is_error and result.structured_content["error"]["kind"] == "bad_response"
+    assert result.is_error and tool_error(result)["kind"] == "bad_response"
     assert set(sent) == {"GET"}
 
 

@@ -12,6 +12,7 @@ import anyio
 import httpx
 import pytest
 from test_http_support import CLI, clean_env, http_client, launch_sandbox, launch_server, ready_all, text
+from support import tool_error
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +100,7 @@ async def test_sigterm_lets_calls_in_flight_finish_and_loses_no_audit_record(tmp
         assert not isinstance(result, Exception) and not result.is_error, (key, result)
     late = answers["late"]
     assert late.is_error and "shutting down" in text(late)
-    assert late.structured_content["error"]["kind"] == "shutting_down"
+    assert tool_error(late)["kind"] == "shutting_down"
 
     verified = subprocess.run([CLI, "audit", "verify", str(audit)], capture_output=True, text=True, timeout=60,
                               env=clean_env(tmp_path))

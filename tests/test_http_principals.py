@@ -13,6 +13,7 @@ import anyio
 import httpx
 import pytest
 from test_http_support import add_principal, clean_env, http_client, launch_sandbox, launch_server, ready_all, text
+from support import tool_error
 
 pytestmark = pytest.mark.slow
 
@@ -120,8 +121,8 @@ async def test_the_rate_limit_gives_a_clear_error(deployment):
     assert limited.is_error
     message = text(limited)
     assert "Rate limit" in message and "2 tool calls per minute" in message and "retry in" in message
-    assert limited.structured_content["error"]["kind"] == "rate_limited"
-    assert 1 <= limited.structured_content["error"]["retry_after_seconds"] <= 30
+    assert tool_error(limited)["kind"] == "rate_limited"
+    assert 1 <= tool_error(limited)["retry_after_seconds"] <= 30
     records = [json.loads(line) for line in deployment["audit"].read_text().splitlines()]
     last = [r for r in records if r["principal"] == "carol"][-1]
     assert (last["tool"], last["outcome"], last["error_kind"]) == ("get_client", "refused", "rate_limited")

@@ -218,7 +218,7 @@ async def test_refusals_and_interruptions_are_audited(tmp_path):
     caller = Caller(principal="pat", transport="http", request_id=7)
     assert not (await guarded.call("get_staff", {"id": 1}, caller)).is_error
     limited = await guarded.call("get_staff", {"id": 1}, caller)
-    assert limited.is_error and limited.data["error"]["kind"] == "rate_limited"
+    assert limited.is_error and limited.error["kind"] == "rate_limited"
     assert "retry in 3600 s" in limited.text
 
     guarded.bucket = None

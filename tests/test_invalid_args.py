@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import error_text, session
+from support import error_text, session, tool_error
 
 CASES = [
     ("create_client", {}, "`name` is required"),
@@ -16,7 +16,11 @@ CASES = [
      "`date` is not a real calendar date"),
     ("create_invoice", {"date": "01/02/2026", "due_date": "2026-03-01", "currency_code": "USD"},
      "`date` must be a date as YYYY-MM-DD"),
-    ("update_invoice", {"id": 1, "status": 9}, "`status` must be one of 0 draft"),
+    ("update_invoice", {"id": 1, "status": 9}, "`status` must be one of draft, sent, viewed, cancelled, paid"),
+    ("update_invoice", {"id": 1, "status": 1}, "got 1, Clientary's code for 'sent': pass 'sent' instead"),
+    ("update_invoice", {"id": 1, "status": "Paid"}, "`status` must be one of draft, sent"),
+    ("update_invoice", {"id": 1, "items": [{"title": "x", "quantity": 1, "price": 1, "item_type": 0}]},
+     "`items[0].item_type` must be one of line, header; got 0, Clientary's code for 'header'"),
     ("update_invoice", {"id": 1, "items": [{"title": "x"}]}, "`items[0]`: a new item needs quantity, price"),
     ("update_invoice", {"id": 1, "items": [{"destroy": True}]}, "destroy needs the id"),
     ("update_client", {"id": 1}, "nothing to change"),
@@ -29,6 +33,8 @@ CASES = [
     ("create_client", {"name": "x" * 20_000}, "`name` is too long"),
     ("update_task", {"id": 1, "complete": "yes"}, "`complete` must be true or false"),
     ("create_expense", {"amount": None}, "`amount` is required and cannot be null"),
+    ("get_client", {"id": None}, "`id` is required and cannot be null"),
+    ("update_client", {"id": 1, "name": None, "status": None}, "nothing to change"),  # nulls are "not given"
 ]
 
 
@@ -40,7 +46,7 @@ async def test_invalid_arguments_name_the_field_and_send_nothing(tool, args, exp
         text = error_text(result)
         assert expected in text, text
         assert "Traceback" not in text
-        assert result.structured_content["error"]["kind"] == "invalid_arguments"
+        assert tool_error(result)["kind"] == "invalid_arguments"
         assert h.api_requests() == 0
         # the server is still fine
         assert not (await h.call("get_client", {"id": 1})).is_error
@@ -52,8 +58,8 @@ async def test_clientary_validation_errors_carry_field_messages(tmp_path):
         result = await h.call("update_client", {"id": 1, "number": "102"})  # client 2 has number 102
         text = error_text(result)
         assert "number" in text
-        assert result.structured_content["error"]["kind"] == "validation"
-        assert "number" in result.structured_content["error"]["fields"]
+        assert tool_error(result)["kind"] == "validation"
+        assert "number" in tool_error(result)["fields"]
 
 
 @pytest.mark.anyio

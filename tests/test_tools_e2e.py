@@ -1,4 +1,7 @@
-"""Each of the 57 tools called through a real MCP client session, its effect checked in the sandbox."""
+"""Each of the 57 tools called through a real MCP client session, its effect checked in the sandbox.
+
+Every case runs twice: with the arguments as given, and the way clients such as mcp-use send them — every
+optional argument present, null when the model left it out ("not given")."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from clientary_mcp.tools import REGISTRY
+from clientary_mcp.tools import BY_NAME, REGISTRY
 
 from support import data, session
 
@@ -170,9 +173,10 @@ def _(store, r):
     assert store.get("clients", r["id"])["city"] == "Raccoon City"
 
 
-@case("update_client", {"id": 2, "website": "https://globex.example", "status": 2})
+@case("update_client", {"id": 2, "website": "https://globex.example", "status": "archived"})
 def _(store, r):
     assert store.get("clients", 2)["website"] == "https://globex.example" and store.get("clients", 2)["status"] == 2
+    assert r["status"] == "archived"
 
 
 @case("create_contact", {"client_id": 1, "name": "Ada Lovelace", "email": "ada@example.com"})
@@ -195,14 +199,18 @@ def _(store, r):
     assert store.get("leads", 6)["number"] == "L-77"
 
 
-@case("create_project", {"name": "SEO audit", "rate": 140, "client_id": 2, "project_type": 0})
+@case("create_project", {"name": "SEO audit", "rate": 140, "client_id": 2, "project_type": "fixed_amount",
+                         "budget_type": "amount"})
 def _(store, r):
-    assert store.get("projects", r["id"])["client_id"] == 2 and r["client_id"] == 2
+    made = store.get("projects", r["id"])
+    assert made["client_id"] == 2 and r["client_id"] == 2
+    assert (made["project_type"], made["budget_type"]) == (2, 1)
+    assert (r["project_type"], r["budget_type"], r["status"]) == ("fixed_amount", "amount", "active")
 
 
-@case("update_project", {"id": 1, "status": 2})
+@case("update_project", {"id": 1, "status": "completed"})
 def _(store, r):
-    assert store.get("projects", 1)["status"] == 2
+    assert store.get("projects", 1)["status"] == 2 and r["status"] == "completed"
 
 
 @case("create_project_hours", {"project_id": 1, "hours": 2.5, "title": "Bug fixing", "date": "2026-11-02"})
@@ -254,11 +262,16 @@ def _(store, r):
 
 
 @case("create_recurring_schedule", {
-    "client_id": 1, "next_date": "2026-12-01", "time_interval": 5, "due_period": 14, "currency_code": "USD",
-    "items": [{"title": "Hosting", "quantity": 1, "price": 49.99}],
+    "client_id": 1, "next_date": "2026-12-01", "time_interval": "monthly", "due_period": 14, "currency_code": "USD",
+    "action": "draft", "items": [{"title": "Hosting", "quantity": 1, "price": 49.99},
+                                 {"title": "Extras", "item_type": "header", "quantity": 0, "price": 0}],
 })
 def _(store, r):
-    assert store.get("recurring", r["id"])["time_interval"] == 5
+    made = store.get("recurring", r["id"])
+    assert (made["time_interval"], made["action"], made["status"]) == (5, 1, 0)
+    assert (r["time_interval"], r["action"], r["status"]) == ("monthly", "draft", "active")
+    assert [i["item_type"] for i in made["items"]] == [3, 0]
+    assert [i["item_type"] for i in r["recurring_schedule_items"]] == ["line", "header"]
 
 
 # -- gated: preview changes nothing, the confirmed call acts ------------------------------------------
@@ -283,25 +296,36 @@ def test_every_tool_has_an_end_to_end_case():
     assert not set(CASES) & set(GATED)
 
 
+def sent_as(style: str, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    if style == "plain":
+        return args
+    return {**{f.name: None for f in BY_NAME[tool].fields}, **args}
+
+
+STYLES = ("plain", "null-optionals")
+
+
 @pytest.mark.anyio
+@pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("tool", sorted(CASES))
-async def test_tool_through_mcp(tool, tmp_path):
+async def test_tool_through_mcp(tool, style, tmp_path):
     args, check = CASES[tool]
     async with session(tmp_path) as h:
-        result = await h.call(tool, args)
+        result = await h.call(tool, sent_as(style, tool, args))
         check(h.store, data(result))
         assert result.content[0].text.split("\n", 1)[0]  # a summary line for text-only hosts
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("tool", sorted(GATED))
-async def test_gated_tool_preview_then_confirm(tool, tmp_path):
+async def test_gated_tool_preview_then_confirm(tool, style, tmp_path):
     args, done = GATED[tool]
     async with session(tmp_path) as h:
         before = h.store.counts()
-        preview = data(await h.call(tool, args))
+        preview = data(await h.call(tool, sent_as(style, tool, args)))  # confirm: null is a preview too
         assert preview["status"] == "preview" and preview["confirm_token"]
         assert h.store.counts() == before and not done(h.store)  # nothing happened
-        result = data(await h.call(tool, {**args, "confirm": preview["confirm_token"]}))
+        result = data(await h.call(tool, {**sent_as(style, tool, args), "confirm": preview["confirm_token"]}))
         assert result["status"] == "done"
         assert done(h.store)

@@ -2,6 +2,9 @@
 
 A tool is data. Its input schema (what the model reads) and its argument validation (what protects
 the API) are both derived from the same `Field` declarations, so they cannot drift apart.
+
+`null` for an optional argument, at any level, means the argument was not given: several clients send every
+optional they know of, with null for the ones the model left out. A required argument still refuses it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal
+
+from .codes import ITEM_TYPE, Codes
 
 Kind = Literal["read", "write", "gated"]
 Loc = Literal["path", "query", "body", "control"]
@@ -36,8 +41,9 @@ class ArgumentError(ValueError):
 class Field:
     """One tool argument.
 
-    `type` is one of: id, int, number, string, text, date, bool, enum (integer codes in `choices`),
-    choice (string values in `choices`), emails, items (line items).
+    `type` is one of: id, int, number, string, text, date, bool, enum (a Clientary enumeration: names on
+    the interface, its integer codes on the wire; give `codes`), choice (string values of our own in
+    `choices`), emails, items (line items).
     """
 
     name: str
@@ -51,8 +57,15 @@ class Field:
     maximum: float | None = None
     # Maps an argument value to what Clientary expects; a None wire value sends nothing.
     value_map: tuple[tuple[Any, Any], ...] = ()
+    codes: Codes | None = None  # for type "enum"
+
+    def __post_init__(self) -> None:
+        if (self.type == "enum") != (self.codes is not None):
+            raise ValueError(f"field {self.name}: type 'enum' and `codes` go together")
 
     def to_wire(self, value: Any) -> Any:
+        if self.codes is not None:
+            return self.codes.code(value)
         for given, wire in self.value_map:
             if value == given and type(value) is type(given):
                 return wire
@@ -119,12 +132,6 @@ class ToolSpec:
 # JSON Schema
 
 
-def _choices_text(f: Field) -> str:
-    if f.type == "enum":
-        return ", ".join(f"{code} {label}" for code, label in f.choices)
-    return ""
-
-
 def field_schema(f: Field) -> dict[str, Any]:
     desc = f.description
     t = f.type
@@ -147,8 +154,8 @@ def field_schema(f: Field) -> dict[str, Any]:
     elif t == "bool":
         s = {"type": "boolean"}
     elif t == "enum":
-        s = {"type": "integer", "enum": [code for code, _ in f.choices]}
-        desc = f"{desc}: {_choices_text(f)}"
+        assert f.codes is not None
+        s = {"type": "string", "enum": f.codes.names}
     elif t == "choice":
         s = {"type": "string", "enum": list(f.choices)}
     elif t == "emails":
@@ -168,7 +175,7 @@ ITEM_FIELDS: tuple[Field, ...] = (
     Field("quantity", "number", "Qty"),
     Field("price", "number", "Unit price"),
     Field("taxable", "bool", "Taxed"),
-    Field("item_type", "enum", "Type", choices=((3, "line"), (0, "header"))),
+    Field("item_type", "enum", "Type", codes=ITEM_TYPE),
     Field("destroy", "bool", "Remove it", wire="_destroy"),
 )
 ITEM_SCHEMA: dict[str, Any] = {
@@ -206,7 +213,9 @@ def _short(value: Any) -> str:
 def check_value(f: Field, value: Any, where: str) -> str | None:
     """Return a problem sentence for `value`, or None when it is acceptable."""
     t = f.type
-    if t in ("id", "int", "enum"):
+    if t == "enum":
+        return _check_name(f, value, where)
+    if t in ("id", "int"):
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
                 value = int(value)
@@ -214,10 +223,6 @@ def check_value(f: Field, value: Any, where: str) -> str | None:
                 return f"`{where}` must be an integer, got {_type_name(value)} {_short(value)}"
         if t == "id" and value < 1:
             return f"`{where}` must be a positive id (1 or more), got {value}"
-        if t == "enum":
-            codes = [c for c, _ in f.choices]
-            if value not in codes:
-                return f"`{where}` must be one of {_choices_text(f)}; got {value}"
         if f.minimum is not None and value < f.minimum:
             return f"`{where}` must be at least {int(f.minimum)}, got {value}"
         if f.maximum is not None and value > f.maximum:
@@ -264,6 +269,18 @@ def check_value(f: Field, value: Any, where: str) -> str | None:
     return f"`{where}` has an unsupported type"  # pragma: no cover
 
 
+def _check_name(f: Field, value: Any, where: str) -> str | None:
+    assert f.codes is not None
+    if isinstance(value, str) and value in f.codes.names:
+        return None
+    expected = f"`{where}` must be one of {f.codes.listing()}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        name = f.codes.name(int(value)) if float(value).is_integer() else value
+        if isinstance(name, str):  # Clientary's code for a name: say which name to pass
+            return f"{expected}; got {_short(value)}, Clientary's code for {name!r}: pass {name!r} instead"
+    return f"{expected}; got {_type_name(value)} {_short(value)}"
+
+
 def _check_date(value: str, where: str) -> str | None:
     if not _DATE.match(value):
         return f"`{where}` must be a date as YYYY-MM-DD, got {_short(value)}"
@@ -284,6 +301,7 @@ def _check_items(value: Any, where: str) -> str | None:
         here = f"{where}[{i}]"
         if not isinstance(item, dict):
             return f"`{here}` must be an object with title, quantity and price"
+        item = without_nulls(item)
         unknown = sorted(set(item) - set(by_name))
         if unknown:
             return f"`{here}` has unknown field(s) {', '.join(unknown)}; allowed: {', '.join(by_name)}"
@@ -317,20 +335,16 @@ def validate_arguments(spec: ToolSpec, arguments: Any) -> dict[str, Any]:
         names = ", ".join(f"`{_short(k)[1:-1] if isinstance(k, str) else k}`" for k in unknown[:5])
         problems.append(f"unknown field(s) {names}; allowed fields: {allowed}")
     for f in spec.fields:
-        if f.name not in arguments:
-            if f.required:
-                problems.append(f"`{f.name}` is required ({f.description})")
-            continue
-        value = arguments[f.name]
+        value = arguments.get(f.name)
         if value is None:
             if f.required:
-                problems.append(f"`{f.name}` is required and cannot be null")
-            else:
-                problems.append(f"`{f.name}` cannot be null; omit it to leave it unset")
+                given = " and cannot be null" if f.name in arguments else f" ({f.description})"
+                problems.append(f"`{f.name}` is required{given}")
             continue
         problem = check_value(f, value, f.name)
         if problem:
             problems.append(problem)
+    arguments = without_nulls(arguments)  # null for an optional argument means "not given" (see the module doc)
     if not problems and spec.min_body_fields:
         changes = [f for f in spec.fields if f.loc == "body" and f.name in arguments]
         if len(changes) < spec.min_body_fields:
@@ -341,9 +355,17 @@ def validate_arguments(spec: ToolSpec, arguments: Any) -> dict[str, Any]:
     clean = dict(arguments)
     for f in spec.fields:  # JSON clients may send 5.0 for an integer
         v = clean.get(f.name)
-        if f.type in ("id", "int", "enum") and isinstance(v, float):
+        if f.type in ("id", "int") and isinstance(v, float):
             clean[f.name] = int(v)
+        elif f.type == "items" and v is not None:
+            clean[f.name] = [without_nulls(item) for item in v]
     return clean
+
+
+def without_nulls(values: dict[str, Any]) -> dict[str, Any]:
+    """The arguments actually given: clients that send every optional (mcp-use, OpenAI strict mode,
+    llama-index's nullable optionals) mark "not given" with null."""
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def with_required(f: Field, required: bool = True) -> Field:

@@ -1,6 +1,7 @@
 """Clients: the companies you bill. Parents of contacts, projects, estimates, invoices and expenses."""
 
 from .base import Field
+from .codes import CLIENT_STATUS
 from .common import create_tool, delete_tool, get_tool, list_tool, path_id, update_tool
 
 ORG_FIELDS = (
@@ -15,7 +16,7 @@ ORG_FIELDS = (
     Field("website", "string", "Website"),
     Field("description", "text", "Notes"),
 )
-CLIENT_FIELDS = ORG_FIELDS + (Field("status", "enum", "Status", choices=((1, "active"), (2, "archived"))),)
+CLIENT_FIELDS = ORG_FIELDS + (Field("status", "enum", "Status", codes=CLIENT_STATUS),)
 
 TOOLS = [
     list_tool(

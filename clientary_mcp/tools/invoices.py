@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 from .base import Field, ToolSpec
+from .codes import INVOICE_STATUS
 from .common import CONFIRM, CURRENCY, TAX_FIELDS, create_tool, get_tool, list_tool, path_id, update_tool
 
 ITEMS = Field("items", "items", "Items: no id adds, id edits, id+destroy removes",
@@ -18,8 +19,7 @@ INVOICE_FIELDS = (
     Field("summary", "string", "Summary"),
     Field("note", "text", "Note to the client"),
 ) + TAX_FIELDS + (ITEMS,)
-STATUS = Field("status", "enum", "Status",
-               choices=((0, "draft"), (1, "sent"), (2, "viewed"), (3, "cancelled"), (4, "paid"), (5, "pending")))
+STATUS = Field("status", "enum", "Status", codes=INVOICE_STATUS)
 
 TOOLS = [
     list_tool("list_client_invoices", "List client invoices", "invoices",

@@ -1,6 +1,7 @@
 """Projects: work for a client; they hold tasks, hours, expenses, estimates and invoices."""
 
 from .base import Field
+from .codes import BUDGET_TYPE, PROJECT_STATUS, PROJECT_TYPE
 from .common import CURRENCY, create_tool, delete_tool, get_tool, list_tool, path_id, update_tool
 
 PROJECT_FIELDS = (
@@ -9,9 +10,9 @@ PROJECT_FIELDS = (
     Field("client_id", "id", "Client id"),
     Field("number", "string", "Unique number"),
     Field("description", "text", "Description"),
-    Field("status", "enum", "Status", choices=((1, "active"), (2, "completed"), (4, "billable"))),
-    Field("project_type", "enum", "Type", choices=((0, "hourly"), (2, "fixed amount"))),
-    Field("budget_type", "enum", "Budget in", choices=((0, "hours"), (1, "amount"))),
+    Field("status", "enum", "Status", codes=PROJECT_STATUS),
+    Field("project_type", "enum", "Type (fixed_amount: rate is the total price)", codes=PROJECT_TYPE),
+    Field("budget_type", "enum", "Budget in", codes=BUDGET_TYPE),
     Field("budget", "number", "Budget", minimum=0),
     CURRENCY,
     Field("start_date", "date", "Start date"),
@@ -37,7 +38,7 @@ TOOLS = [
     create_tool("create_project", "Create project", "projects", "Create a project, usually for a client.",
                 "/api/v2/projects", "project", "project", PROJECT_FIELDS),
     update_tool("update_project", "Update project", "projects",
-                "Change a project's fields, e.g. status 2 to complete it.",
+                "Change a project's fields, e.g. status \"completed\" to close it.",
                 "/api/v2/projects/{id}", "project", "project", PROJECT_FIELDS, "Project"),
     delete_tool("delete_project", "Delete project", "projects",
                 "Permanently delete a project AND its tasks, hours, expenses, invoices and estimates.",

@@ -3,20 +3,19 @@
 from dataclasses import replace
 
 from .base import Field
+from .codes import INTERVAL, SCHEDULE_ACTION, SCHEDULE_STATUS
 from .common import CURRENCY, TAX_FIELDS, create_tool, delete_tool, list_tool, path_id
 from .invoices import ITEMS
 
 SCHEDULE_FIELDS = (
     Field("client_id", "id", "Client id", required=True),
     Field("next_date", "date", "Next invoice date", required=True),
-    Field("time_interval", "enum", "Every", required=True,
-          choices=((1, "week"), (2, "2wk"), (3, "half month"), (4, "4wk"), (5, "month"), (6, "2mo"),
-                   (7, "3mo"), (8, "6mo"), (9, "year"), (10, "2y"), (11, "4mo"))),
+    Field("time_interval", "enum", "How often", required=True, codes=INTERVAL),
     Field("due_period", "int", "Days until due", required=True, minimum=0, maximum=3650),
     replace(CURRENCY, required=True),
-    Field("action", "enum", "On each date", choices=((0, "send"), (1, "draft"), (2, "autobill"))),
+    Field("action", "enum", "On each date (autobill needs payment_profile_id)", codes=SCHEDULE_ACTION),
     Field("payment_profile_id", "id", "Payment profile (autobill)"),
-    Field("status", "enum", "Status", choices=((0, "active"), (1, "paused"), (2, "stopped"))),
+    Field("status", "enum", "Status", codes=SCHEDULE_STATUS),
     Field("unlimited", "bool", "Repeat forever"),
     Field("occurrences_remaining", "int", "Invoices left", minimum=0),
     Field("number", "string", "Number"),

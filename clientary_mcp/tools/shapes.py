@@ -10,30 +10,37 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .codes import (BUDGET_TYPE, CLIENT_STATUS, ESTIMATE_STATUS, INTERVAL, INVOICE_STATUS, ITEM_TYPE, PROJECT_STATUS,
+                    PROJECT_TYPE, SCHEDULE_ACTION, SCHEDULE_STATUS, Codes)
+
 _SLASH_DATE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})$")
 _SLASH_TIME = re.compile(r"^(\d{4})/(\d{2})/(\d{2})[ T](\d{2}:\d{2}:\d{2})(?: ?([+-]\d{2}):?(\d{2})| ?Z| UTC)?$")
 _NESTED_LISTS = ("invoice_items", "estimate_items", "recurring_schedule_items", "payments")
 
 # Typed properties per record kind: what the output schema promises (others pass through untyped).
+# A `Codes` value is a Clientary enumeration: the record shows its name instead of the integer code.
 _S, _I, _N, _B = "string", "integer", "number", "boolean"
-ENTITY_PROPS: dict[str, dict[str, str]] = {
-    "client": {"id": _I, "name": _S, "number": _S},
+ENTITY_PROPS: dict[str, dict[str, str | Codes]] = {
+    "client": {"id": _I, "name": _S, "number": _S, "status": CLIENT_STATUS},
     "lead": {"id": _I, "name": _S, "number": _S},
     "contact": {"id": _I, "client_id": _I, "name": _S, "email": _S},
-    "project": {"id": _I, "name": _S, "client_id": _I, "status": _I, "rate": _N, "worked_hours": _N,
-                "unbilled_hours": _N},
+    "project": {"id": _I, "name": _S, "client_id": _I, "status": PROJECT_STATUS, "project_type": PROJECT_TYPE,
+                "budget_type": BUDGET_TYPE, "rate": _N, "worked_hours": _N, "unbilled_hours": _N},
     "hour": {"id": _I, "project_id": _I, "title": _S, "hours": _N, "date": _S, "billed": _B},
     "task": {"id": _I, "title": _S, "complete": _B, "project_id": _I, "assignee_id": _I},
     "expense": {"id": _I, "amount": _N, "incurred_on": _S, "client_id": _I, "project_id": _I},
-    "estimate": {"id": _I, "number": _S, "client_id": _I, "status": _I, "total_cost": _N},
-    "invoice": {"id": _I, "number": _S, "client_id": _I, "status": _I, "date": _S, "due_date": _S,
+    "estimate": {"id": _I, "number": _S, "client_id": _I, "status": ESTIMATE_STATUS, "total_cost": _N},
+    "invoice": {"id": _I, "number": _S, "client_id": _I, "status": INVOICE_STATUS, "date": _S, "due_date": _S,
                 "total_cost": _N, "balance": _N},
     "payment": {"id": _I, "invoice_id": _I, "amount": _N, "received_on": _S},
     "payment_profile": {"id": _I, "client_id": _I, "name": _S},
-    "recurring": {"id": _I, "client_id": _I, "next_date": _S, "time_interval": _I, "status": _I},
+    "recurring": {"id": _I, "client_id": _I, "next_date": _S, "time_interval": INTERVAL, "status": SCHEDULE_STATUS,
+                  "action": SCHEDULE_ACTION},
     "staff": {"id": _I, "name": _S, "email": _S},
     "message": {},
 }
+# Line items nested in invoices, estimates and schedules.
+ITEM_PROPS: dict[str, str | Codes] = {"item_type": ITEM_TYPE}
 LABEL_KEYS = ("name", "title", "number", "email")
 # Records nest a few levels at most. Anything much deeper is cut, so that a result can always be sent
 # (MCP SDKs refuse to serialise a few hundred levels, which would turn a completed call into a protocol error).
@@ -78,10 +85,13 @@ def normalise(value: Any, depth: int = 0) -> Any:
     return iso_value(value)
 
 
-def _coerce(value: Any, typ: str) -> Any:
+def _coerce(value: Any, typ: str | Codes) -> Any:
     """Bring a value to its promised JSON type when Clientary sends another; None when impossible."""
     if value is None:
         return None
+    if isinstance(typ, Codes):
+        named = typ.name(value)
+        return named if isinstance(named, (str, int)) and not isinstance(named, bool) else None
     try:
         if typ == _I:
             if isinstance(value, bool):
@@ -122,10 +132,19 @@ def shape_record(entity: str, raw: Any, *, compact: bool = False) -> dict[str, A
             if isinstance(rec.get(key), list):
                 rec[key[:-1] + "_count"] = len(rec.pop(key))
         rec.pop("avatar", None)
-    for key, typ in ENTITY_PROPS.get(entity, {}).items():
+    _apply(ENTITY_PROPS.get(entity, {}), rec)
+    for key in _NESTED_LISTS:
+        items = rec.get(key)
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, dict):
+                _apply(ITEM_PROPS, item)
+    return rec
+
+
+def _apply(props: dict[str, str | Codes], rec: dict[str, Any]) -> None:
+    for key, typ in props.items():
         if key in rec:
             rec[key] = _coerce(rec[key], typ)
-    return rec
 
 
 def label(rec: dict[str, Any]) -> str:
@@ -146,7 +165,10 @@ def describe(entity: str, rec: dict[str, Any]) -> str:
 # Output schemas
 
 
-def _nullable(typ: str) -> dict[str, Any]:
+def _nullable(typ: str | Codes) -> dict[str, Any]:
+    if isinstance(typ, Codes):  # a code this server has no name for is shown as Clientary sent it
+        return {"type": ["string", "integer", "null"], "description": f"{typ.listing()} (an integer: a code "
+                "without a name here)"}
     return {"type": [typ, "null"]}
 
 

@@ -167,4 +167,4 @@ class GuardedService:
     def _refuse(self, name: str, arguments: Any, caller: Caller, started: float, kind: str, message: str,
                 extra: dict[str, Any]) -> ToolResult:
         self.service.record_refusal(name, arguments, caller, kind, started)
-        return ToolResult(message, data={"error": {"kind": kind, "message": message, **extra}}, is_error=True)
+        return ToolResult.failure(message, kind, **extra)
