@@ -8,7 +8,9 @@ to fetch client 1, alternating one for one:
   the HTTP request, shaping, the audit record, the MCP framing;
 * direct: the same GET /api/v2/clients/1 with httpx (Basic auth, keep-alive) from this process;
 * SDK floor: `tools/call echo` on bench/minimal_server.py over stdio - what any SDK server's
-  stdio round trip costs with no work in the tool.
+  stdio round trip costs with no work in the tool;
+* in-process: `tools/call get_client` to `clientary-mcp serve --sandbox`, whose sandbox lives in the
+  server's own process - the whole call path with no network hop, against that floor.
 
 Both fetches keep one connection alive to the sandbox, so the difference is what the server adds.
 The order of the three rotates every round. The audit log is checked afterwards: one record per call.
@@ -31,6 +33,7 @@ import httpx
 import _common as c
 
 TARGET_ADDED_MS = 1.0
+TARGET_FLOOR_RATIO = 1.1
 TOKEN = "sandbox-demo-token"
 CLIENT_ID = 1
 
@@ -107,9 +110,10 @@ def main() -> int:
     port = c.free_port()
     with tempfile.TemporaryDirectory(prefix="clientary-bench-") as tmp:
         audit = Path(tmp) / "audit.jsonl"
+        audit_inproc = Path(tmp) / "audit-inproc.jsonl"
         sandbox = subprocess.Popen(c.clientary_command() + ["sandbox", "--port", str(port)], env=c.clean_env(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        peer = floor = None
+        peer = floor = inproc = None
         try:
             c.wait_port(port, sandbox)
             base = f"http://127.0.0.1:{port}"
@@ -118,6 +122,9 @@ def main() -> int:
             peer.initialize()
             floor = c.StdioPeer([sys.executable, str(c.BENCH / "minimal_server.py")], env=c.clean_env(), cwd=c.ROOT)
             floor.initialize()
+            inproc = c.StdioPeer(c.clientary_command() + ["serve", "--sandbox", "--audit-log", str(audit_inproc)],
+                                 env=c.clean_env(), cwd=c.ROOT)
+            inproc.initialize()
             http = httpx.Client(base_url=base, auth=(TOKEN, TOKEN), headers={"Accept": "application/json"})
 
             def via_mcp() -> dict:
@@ -131,6 +138,12 @@ def main() -> int:
                 assert result["content"][0]["text"] == "x"
                 return result
 
+            def via_mcp_inproc() -> dict:
+                result = inproc.request("tools/call", {"name": "get_client", "arguments": {"id": CLIENT_ID}})
+                if result.get("isError"):
+                    raise RuntimeError(f"get_client failed: {result['content'][0]['text']}")
+                return result["structuredContent"]
+
             def direct() -> dict:
                 response = http.get(f"/api/v2/clients/{CLIENT_ID}")
                 response.raise_for_status()
@@ -138,7 +151,7 @@ def main() -> int:
 
             # Same record both ways, or the comparison is meaningless.
             assert via_mcp()["id"] == direct()["id"] == CLIENT_ID
-            arms = {"mcp": via_mcp, "direct": direct, "sdk_floor": sdk_floor}
+            arms = {"mcp": via_mcp, "direct": direct, "sdk_floor": sdk_floor, "mcp_inproc": via_mcp_inproc}
             for _ in range(warmup):
                 for fn in arms.values():
                     fn()
@@ -152,10 +165,11 @@ def main() -> int:
             http.close()
             rss = c.proc_status_kb(peer.pid, "VmHWM")
             floor.close()
-            floor = None
+            inproc.close()
+            floor = inproc = None
             breakdown = anyio.run(layers, base, Path(tmp) / "layers.jsonl", calls, warmup) if args.breakdown else {}
         finally:
-            for child in (peer, floor):
+            for child in (peer, floor, inproc):
                 if child is not None:
                     child.close()
             c.stop(sandbox)
@@ -177,6 +191,10 @@ def main() -> int:
     report.add("SDK floor: echo tool on a minimal stdio server, median", floor_med, "ms", key=True)
     report.add("  added beyond the SDK floor (ours + async HTTP)", med_mcp - med_direct - floor_med, "ms",
                key=True)
+    inproc_med = c.median(times["mcp_inproc"])
+    report.add("get_client, in-process sandbox (serve --sandbox), median", inproc_med, "ms", key=True)
+    report.add("  ratio to the SDK floor's echo (medians)", inproc_med / floor_med, "×",
+               ("<=", TARGET_FLOOR_RATIO), key=True)
     report.add("audit records / calls", f"{len(records):,} / {expected:,}", "", "one per call",
                ok=len(records) == expected and all(r.get("tool") == "get_client" for r in records))
     report.add("server peak RSS (VmHWM)", (rss or 0) / 1024, "MiB", key=True)
