@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .tools.base import ITEM_FIELDS, ToolSpec
-from .tools.shapes import describe, plural, shape_record
+from .tools.shapes import counted, describe, plural, shape_record
 
 if TYPE_CHECKING:
     from .api import ClientaryClient, Page
@@ -100,16 +100,21 @@ async def _list(api: ClientaryClient, spec: ToolSpec, req: Request, args: dict[s
                             "Ask for specific pages with page=N to read the rest.")
             summary = f"{len(items)} of {page.total_count} {words} (record cap reached)."
         elif args.get("all_pages"):
-            summary = f"All {len(items)} {words}."
+            summary = f"All {counted(len(items), words)}."
         else:
-            summary = f"{len(items)} {words}, page {page.page} of {page.page_count or 1}" + (
-                f" ({page.total_count} in all). Next: page={nxt}." if nxt else f" ({page.total_count} in all).")
+            in_all = f" ({page.total_count} in all)" if page.total_count is not None else ""
+            if page.page and page.page > (page.page_count or 1) and not items:
+                pages = counted(page.page_count or 0, "pages")
+                summary = f"No {words} on page {page.page}: there {'is' if page.page_count == 1 else 'are'} {pages}{in_all}."
+            else:
+                summary = f"{counted(len(items), words)}, page {page.page} of {page.page_count or 1}{in_all}" + (
+                    f". Next: page={nxt}." if nxt else ".")
     else:
         for extra in ("from_date", "to_date"):
             if extra in page.extra:
                 data[extra] = shape_record("window", {extra: page.extra[extra]})[extra]
         window = f" from {data['from_date']} to {data['to_date']}" if data.get("from_date") else ""
-        summary = f"{len(items)} {words}{window}."
+        summary = f"{counted(len(items), words)}{window}."
     if args.get("all_pages") is None and spec.paging == "pages" and data.get("next_page"):
         data.setdefault("note", f"More on page {data['next_page']}, or pass all_pages: true.")
     return Outcome(data, summary)

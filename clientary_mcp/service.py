@@ -38,6 +38,7 @@ class Caller:
     request_id: str | int | None = None
     elicitor: Elicitor | None = None
     can_elicit_inline: bool = False  # 2026-07-28: ask by returning an input-required result
+    confirm_via: str = "elicit"  # how `elicitor` reaches the human, as the audit log records it
 
 
 @dataclass
@@ -190,9 +191,9 @@ class ToolService:
                 log.warning("elicitation failed for %s; answering with a preview token", spec.name, exc_info=True)
                 reply = None
             if reply is not None and reply != "accept":
-                return self._declined(note, digest, reply)
+                return self._declined(note, digest, reply, caller.confirm_via)
             if reply == "accept":
-                return await self._act(spec, args, note, digest, {"via": "elicit"})
+                return await self._act(spec, args, note, digest, {"via": caller.confirm_via})
         if self.confirm_mode == "elicit" and caller.can_elicit_inline:
             note.outcome = "input_required"
             sealed = self.sealer.seal_state({"t": spec.name, "a": confirm_mod.args_digest(args),
@@ -222,9 +223,9 @@ class ToolService:
             return self._declined(note, opened["d"], answer or "cancel")
         return await self._act(spec, args, note, opened["d"], {"via": "elicit"})
 
-    def _declined(self, note: _Audit, digest: str, reply: str) -> ToolResult:
+    def _declined(self, note: _Audit, digest: str, reply: str, via: str = "elicit") -> ToolResult:
         note.outcome = "declined"
-        note.confirm = {"preview_digest": digest, "via": "elicit", "answer": reply}
+        note.confirm = {"preview_digest": digest, "via": via, "answer": reply}
         text = f"The user {reply}d the request (nothing was done)." if reply == "decline" else \
             "The confirmation was cancelled (nothing was done)."
         return ToolResult(text, {"status": "declined", "summary": text})
@@ -262,4 +263,8 @@ class ToolService:
         }
         if note.confirm:
             record["confirm"] = note.confirm
+        if log.isEnabledFor(logging.DEBUG):
+            calls = ", ".join(f"{h['method']} {h['path']} {h['status']}" for h in record["http"]) or "no API request"
+            log.debug("%s by %s/%s: %s in %s ms (%s)", record["tool"], caller.principal, caller.transport,
+                      note.outcome, record["ms"], calls)
         self.audit.write(record)

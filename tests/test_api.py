@@ -638,3 +638,19 @@ async def test_trace_collects_concurrent_page_fetches_and_nests(api, make_client
     # Nothing is recorded outside a block.
     await make_client().list_page("/api/v2/projects", "projects")
     assert len(outer) == 5
+
+
+@pytest.mark.parametrize("errors,hint,not_hint", [
+    ({"number": ["has already been taken"]}, "'number' must be unique", "format"),
+    ({"email": ["is invalid"]}, "correct the format of 'email'", "number"),
+    ({"name": ["can't be blank"]}, "give 'name'", "number"),
+    ({"base": ["Something else went wrong"]}, "correct the listed fields", "number"),
+])
+def test_a_422_hint_fits_the_fields_clientary_named(errors, hint, not_hint):
+    import httpx
+
+    from clientary_mcp.api.errors import from_status
+
+    response = httpx.Response(422, json={"errors": errors})
+    message = from_status(response, "POST", "/api/v2/clients").message
+    assert hint in message and not_hint not in message.split("Nothing was changed;")[1], message

@@ -23,11 +23,13 @@ async def _listed(h) -> set[str]:
     ({"toolsets": "clients,staff"}, {s.name for s in REGISTRY if s.toolset in ("clients", "staff")}),
     ({"toolsets": "clients", "include": "get_invoice"},
      {s.name for s in REGISTRY if s.toolset == "clients"} | {"get_invoice"}),
-    ({"include": "get_invoice,list_clients"}, {"get_invoice", "list_clients"}),
+    ({"include": "get_invoice,list_clients"}, {s.name for s in REGISTRY}),  # include adds to all toolsets
     ({"toolsets": "clients", "exclude": "delete_client"},
      {s.name for s in REGISTRY if s.toolset == "clients"} - {"delete_client"}),
-    ({"include": "get_client,delete_client", "exclude": "delete_client"}, {"get_client"}),  # exclude beats include
-    ({"include": "get_client,create_client", "read_only": True}, {"get_client"}),  # read-only beats include
+    ({"toolsets": "staff", "include": "get_client,delete_client", "exclude": "delete_client"},
+     {"get_client", "list_staff", "get_staff"}),  # exclude beats include
+    ({"toolsets": "staff", "include": "get_client,create_client", "read_only": True},
+     {"get_client", "list_staff", "get_staff"}),  # read-only beats include
 ])
 async def test_policy_combinations(flags, expected, tmp_path):
     async with session(tmp_path, flags=flags) as h:

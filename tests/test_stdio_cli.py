@@ -96,8 +96,8 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_start_up_imports_neither_the_api_client_nor_the_sandbox():
-    code = ("import sys, types; from clientary_mcp.cli import _service; "
-            "_service(types.SimpleNamespace(sandbox=True)); import clientary_mcp.server; "
+    code = ("import sys, types; from clientary_mcp.cli.common import build; "
+            "build(types.SimpleNamespace(sandbox=True)); import clientary_mcp.server; "
             "print(sorted(m for m in ('httpx', 'clientary_mcp.sandbox', 'clientary_mcp.api') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "CLIENTARY_MCP_AUDIT_LOG": "-"})

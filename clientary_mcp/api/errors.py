@@ -169,6 +169,22 @@ def validation_fields(body: Any) -> dict[str, list[str]]:
     return out
 
 
+def _fix_hint(fields: dict[str, list[str]]) -> str:
+    """What to do about each field, from what Clientary said about it (Rails' standard messages)."""
+    hints: list[str] = []
+    for name, messages in fields.items():
+        if name == "base":
+            continue
+        said = " ".join(messages).lower()
+        if "taken" in said or "unique" in said:
+            hints.append(f"'{name}' must be unique, so choose another")
+        elif "blank" in said or "missing" in said or "required" in said:
+            hints.append(f"give '{name}'")
+        elif "invalid" in said or "not a valid" in said or "not a number" in said or "format" in said:
+            hints.append(f"correct the format of '{name}'")
+    return "; ".join(dict.fromkeys(hints)) if hints else "correct the listed fields"
+
+
 def _details(fields: dict[str, list[str]]) -> str:
     parts = []
     for name, messages in fields.items():
@@ -270,8 +286,8 @@ def from_status(
     reason = "validation failed" if status == 422 else "request rejected"
     explained = f": {_details(fields)}" if fields else " without saying why"
     return ValidationError(
-        f"Clientary rejected {where} (HTTP {status}, {reason}){explained}. Nothing was changed; correct "
-        "the listed fields (a duplicate 'number' must be changed) and try again.",
+        f"Clientary rejected {where} (HTTP {status}, {reason}){explained}. Nothing was changed; "
+        f"{_fix_hint(fields)} and try again.",
         fields=fields,
         **common,
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 import threading
@@ -26,8 +25,9 @@ MAX_TEXT = 200
 
 
 def default_path() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "clientary-mcp" / "audit.jsonl"
+    from ..state.dirs import state_dir
+
+    return state_dir() / "audit.jsonl"
 
 
 def redact(value: Any, key: str = "") -> Any:

@@ -1,11 +1,13 @@
 """Least privilege: which tools a server (or a principal) may list and call.
 
-Toolsets and include add tools; exclude removes them; read-only removes every non-read tool last.
+Toolsets enable whole resources (all of them when none are named) and include adds single tools to those;
+exclude removes tools; read-only removes every non-read tool last.
 The policy is fixed when the server starts, so `tools/list` never changes with what was called.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,7 +29,7 @@ def _names(values: Iterable[str] | str | None) -> frozenset[str]:
 @dataclass(frozen=True)
 class Policy:
     read_only: bool = False
-    toolsets: frozenset[str] = frozenset()  # empty: every toolset, unless include is given
+    toolsets: frozenset[str] = frozenset()  # empty: every toolset
     include: frozenset[str] = frozenset()
     exclude: frozenset[str] = frozenset()
 
@@ -52,8 +54,10 @@ class Policy:
         for key, names in (("include", policy.include), ("exclude", policy.exclude)):
             bad = sorted(names - known)
             if bad:
+                close = [m for name in bad for m in difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)]
+                hint = f"did you mean {', '.join(close)}? " if close else ""
                 raise PolicyError(f"unknown tool name(s) in {labels[key]}: {', '.join(bad)} "
-                                  "(run `clientary-mcp tools` for the list)")
+                                  f"({hint}run `clientary-mcp tools` for the list)")
         return policy
 
     def allows(self, spec: ToolSpec) -> bool:
@@ -66,7 +70,7 @@ class Policy:
         if spec.name in self.exclude:
             return (f"Tool {spec.name} is disabled: it is excluded by the server's policy. "
                     "Remove it from --exclude / CLIENTARY_MCP_EXCLUDE to enable it.")
-        if (self.toolsets or self.include) and spec.toolset not in self.toolsets and spec.name not in self.include:
+        if self.toolsets and spec.toolset not in self.toolsets and spec.name not in self.include:
             return (f"Tool {spec.name} is disabled: its toolset '{spec.toolset}' is not enabled. "
                     f"Add '{spec.toolset}' to --toolsets / CLIENTARY_MCP_TOOLSETS, or the tool to --include.")
         return None

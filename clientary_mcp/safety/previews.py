@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..tools.shapes import describe, shape_record
+from ..tools.shapes import counted, describe, shape_record
 
 if TYPE_CHECKING:
     from ..api import ClientaryClient
@@ -36,7 +36,7 @@ async def _get(api: ClientaryClient, path: str, entity: str) -> dict[str, Any]:
 
 
 def _cascade_text(counts: dict[str, int]) -> str:
-    parts = [f"{n} {name.replace('_', ' ')}" for name, n in counts.items()]
+    parts = [counted(n, name.replace('_', ' ')) for name, n in counts.items()]
     return ", ".join(parts) if parts else "nothing else"
 
 

@@ -21,6 +21,8 @@ def banner(host: str, port: int, token: str) -> str:
             f"  API token: {token}",
             "  try it:",
             f"    curl -u {token}:{token} {base}/api/v2/clients",
+            "  point `clientary-mcp serve` or `call` at it:",
+            f"    CLIENTARY_BASE_URL={base} CLIENTARY_API_TOKEN={token}",
         )
     )
 
@@ -28,11 +30,25 @@ def banner(host: str, port: int, token: str) -> str:
 def run(host: str = "127.0.0.1", port: int = 8765, token: str = DEMO_TOKEN, faults: Faults | None = None) -> None:
     import uvicorn
 
+    _check_port(host, port)
     app = create_app(token=token, faults=faults)
     app.state.drops_in_app = True
     logging.getLogger("uvicorn.error").addFilter(_quiet_drops)
     print(banner(host, port, token), flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_port(host: str, port: int) -> None:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            if os.name != "nt":
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise SystemExit(f"clientary-mcp sandbox: error: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                         "choose another --port or --host") from None
 
 
 def _quiet_drops(record: logging.LogRecord) -> bool:
@@ -55,8 +71,12 @@ def _seconds(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="clientary-mcp sandbox", description="Serve a Clientary-compatible API with demo data."
+    from ..cli.parser import Parser  # usage errors in one line, like every other command
+
+    p = Parser(
+        prog="clientary-mcp sandbox",
+        description="Serve a Clientary-compatible API with demo data. (`clientary-mcp sandbox reset` forgets the "
+                    "demo account that `call --sandbox` keeps between runs.)",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback only)")
     p.add_argument("--port", type=int, default=8765, help="TCP port (default: 8765)")

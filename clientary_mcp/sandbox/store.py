@@ -102,6 +102,20 @@ class Store:
     def snapshot(self, name: str) -> list[dict[str, Any]]:
         return copy.deepcopy(self.table(name))
 
+    # --- saving (see saved.py) -------------------------------------------------
+    def export(self) -> dict[str, Any]:
+        """Everything that makes up the account, for saving it between processes."""
+        return {"tables": {name: list(rows.values()) for name, rows in self._tables.items()},
+                "last_ids": dict(self._last_ids)}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Replace the account with one `export()` returned (tables it lacks stay empty)."""
+        self._tables = {name: {} for name in TABLES}
+        for name, rows in state.get("tables", {}).items():
+            if name in self._tables:
+                self._tables[name] = {int(row["id"]): row for row in rows}
+        self._last_ids = {str(k): int(v) for k, v in state.get("last_ids", {}).items()}
+
     # --- writing --------------------------------------------------------------
     def insert(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
         if "id" not in record:

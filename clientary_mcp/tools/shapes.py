@@ -54,6 +54,13 @@ def plural(entity: str) -> str:
     return PLURALS.get(entity, entity + "s")
 
 
+def counted(n: int, words: str) -> str:
+    """`n` and a plural noun ("clients", "hour entries"), singular when n is 1."""
+    if n == 1 and words != "staff":
+        words = words[:-3] + "y" if words.endswith("ies") else words[:-1] if words.endswith("s") else words
+    return f"{n} {words}"
+
+
 def iso_value(value: Any) -> Any:
     if isinstance(value, str) and len(value) <= 40:
         m = _SLASH_DATE.match(value)

@@ -69,7 +69,7 @@ class PrincipalPolicy(Policy):
             return f"Tool {spec.name} is disabled: {who} is read-only. Ask the server's operator for write access."
         if spec.name in self.exclude:
             return f"Tool {spec.name} is disabled: it is excluded for {who} in the principals file."
-        if (self.toolsets or self.include) and spec.toolset not in self.toolsets and spec.name not in self.include:
+        if self.toolsets and spec.toolset not in self.toolsets and spec.name not in self.include:
             return (f"Tool {spec.name} is disabled: its toolset '{spec.toolset}' is not enabled for {who} "
                     "in the principals file.")
         return None
@@ -235,20 +235,22 @@ class Directory:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="clientary-mcp principals",
-                                description="Manage the principals file of the network server.")
-    sub = p.add_subparsers(dest="action", required=True)
+    from ..cli.parser import Parser  # usage errors in one line, like every other command
+
+    p = Parser(prog="clientary-mcp principals", description="Manage the principals file of the network server.")
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=Parser)
     file_help = f"principals file (default: ${PRINCIPALS_ENV} or ./principals.json)"
 
     add = sub.add_parser("add", help="add a principal and print its new bearer token (once)")
-    add.add_argument("name")
+    add.add_argument("name", help="who it is, e.g. alice or ci-bot (1-64 letters, digits or _.@-)")
     add.add_argument("--file", help=file_help)
     account = add.add_mutually_exclusive_group()
     account.add_argument("--domain", help="its Clientary account subdomain")
     account.add_argument("--base-url", help="its Clientary server URL")
     account.add_argument("--sandbox", action="store_true", help="a demo principal with its own sandbox")
-    add.add_argument("--token-env", help="environment variable holding its Clientary API token")
-    add.add_argument("--read-only", action="store_true")
+    add.add_argument("--token-env", help="environment variable holding its Clientary API token (with --domain "
+                                         "or --base-url)")
+    add.add_argument("--read-only", action="store_true", help="only the read tools for this principal")
     add.add_argument("--toolsets", help="comma-separated toolsets")
     add.add_argument("--include", help="comma-separated tool names to add")
     add.add_argument("--exclude", help="comma-separated tool names to remove")
@@ -257,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
     for action, text in (("list", "show principals (never tokens)"), ("remove", "remove a principal")):
         a = sub.add_parser(action, help=text)
         if action == "remove":
-            a.add_argument("name")
+            a.add_argument("name", help="the principal to remove")
         a.add_argument("--file", help=file_help)
     return p
 
@@ -288,6 +290,9 @@ def _add(args: argparse.Namespace) -> int:
     names = {e.get("name") for e in data["principals"] if isinstance(e, dict)}
     if args.name in names:
         raise ConfigError(f"principal '{args.name}' already exists in {path}; remove it first to replace it")
+    if args.token_env and not (args.domain or args.base_url):
+        raise ConfigError("--token-env names the token of the principal's own account: give that account with "
+                          "--domain or --base-url (without them the principal uses the server's account)")
     token = new_token()
     entry: dict[str, Any] = {"name": args.name, "token_sha256": hash_token(token)}
     if args.domain:

@@ -48,6 +48,26 @@ class _UnownedText(TextIOWrapper):
             pass
 
 
+class _Lines:
+    """Stdin lines, each read in a worker thread that is left behind if the server is stopped meanwhile.
+
+    A blocked read of stdin cannot be interrupted, and waiting for it would keep Ctrl-C from stopping
+    the server until the host sends another line.
+    """
+
+    def __init__(self, text: TextIOWrapper) -> None:
+        self._text = text
+
+    def __aiter__(self) -> "_Lines":
+        return self
+
+    async def __anext__(self) -> str:
+        line = await anyio.to_thread.run_sync(self._text.readline, abandon_on_cancel=True)
+        if not line:
+            raise StopAsyncIteration
+        return line
+
+
 def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -236,7 +256,7 @@ async def stdio_server(*, use_pipes: bool | None = None) -> AsyncIterator[tuple[
                 lines.attach(write)
                 yield read, write
         return
-    stdin = anyio.wrap_file(_UnownedText(sys.stdin.buffer, encoding="utf-8", errors="replace"))
+    stdin = _Lines(_UnownedText(sys.stdin.buffer, encoding="utf-8", errors="replace"))
     lines = _ScreenedLines(stdin)
     async with sdk_stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
         lines.attach(write)

@@ -406,6 +406,7 @@ class DrainingServer(uvicorn.Server):
             super().handle_exit(sig, frame)
             return
         # Runs in a signal handler: only set flags here; on_tick does the rest.
+        self._captured_signals.append(sig)  # uvicorn raises it again once stopped, for the exit status
         self.gate.closing = True
         self.drain_deadline = time.monotonic() + self.drain_timeout
 
