@@ -36,6 +36,7 @@ from ..app import account_settings, build_service, sandbox_settings
 from ..safety.audit import AuditLog
 from ..config import ConfigError, Settings
 from ..options import ServerOptions, load_options
+from .oauth import ResourceServer, build_resource_server, plan_oauth
 from .principals import PRINCIPALS_ENV, Directory, load_principals
 from .ratelimit import Gate, GuardedService, RateLimit
 from ..server import build_server
@@ -146,12 +147,13 @@ class Deployment:
     """Everything built at start: the principals with their services, the shared audit log, the gate."""
 
     def __init__(self, principals: list[Principal], directory: Directory | None, audit: AuditLog, gate: Gate,
-                 local: Principal | None = None):
+                 local: Principal | None = None, oauth: ResourceServer | None = None):
         self.principals = principals
         self.directory = directory
         self.audit = audit
         self.gate = gate
-        self.local = local  # the one principal when there is no principals file
+        self.local = local  # the one principal when there is neither a principals file nor OAuth
+        self.oauth = oauth  # principals from OAuth access tokens, made as tokens arrive
 
     def resolve(self, ctx: Any) -> tuple[GuardedService, str]:
         request = getattr(ctx, "request", None)
@@ -174,6 +176,8 @@ class Deployment:
         for principal in self.principals:
             with contextlib.suppress(Exception):
                 await principal.service.api.aclose()
+        if self.oauth is not None:
+            await self.oauth.aclose()
         self.audit.close()
 
 
@@ -181,22 +185,26 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
                      env: Mapping[str, str] | None = None) -> Deployment:
     """Validate and build everything; raises ConfigError (one line) before anything listens."""
     env = os.environ if env is None else env
-    if not web.principals and not is_loopback(web.host):
+    oauth = plan_oauth(env, host=web.host, port=web.port, transport=web.transport)
+    if not web.principals and oauth is None and not is_loopback(web.host):
         raise ConfigError(f"--host {web.host} is not a loopback address, so callers must authenticate: set "
                           f"{PRINCIPALS_ENV} (or --principals) to a principals file; create one with "
-                          "`clientary-mcp principals add NAME`")
+                          "`clientary-mcp principals add NAME`; or accept OAuth access tokens (docs/oauth.md)")
     specs = load_principals(web.principals) if web.principals else None
     gate = Gate()
 
     # The server's own account: for the local principal, and for principals without one of their own.
     server_account: tuple[Settings, bool] | None = None
-    if specs is None or any(not s.own_account for s in specs):
+    if (specs is None and oauth is None or any(not s.own_account for s in specs or [])
+            or oauth is not None and oauth.needs_server_account):
         server_account = account_settings(bool(getattr(args, "sandbox", False)), env)
     own: dict[str, Settings] = {s.name: s.settings(env) for s in specs or [] if s.own_account and not s.sandbox}
 
     scrub = [options.confirm_secret.decode("latin-1")] + [s.api_token for s in own.values()]
     if server_account is not None:
         scrub.append(server_account[0].api_token)
+    if oauth is not None and oauth.config.client_secret:
+        scrub.append(oauth.config.client_secret)
     audit = AuditLog(options.audit_log, scrub=tuple(scrub))
 
     shared_sandbox = None
@@ -209,6 +217,10 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
         service = build_service(opts, settings, sandbox=sandbox, sandbox_app=app, audit=audit)
         return GuardedService(service, gate, limit)
 
+    resource = None if oauth is None else build_resource_server(
+        oauth, options, env, audit, gate, web.rate_limit, Principal, server_account, shared_sandbox)
+    if specs is None and resource is not None:
+        return Deployment([], None, audit, gate, oauth=resource)
     if specs is None:
         assert server_account is not None
         settings, sandbox = server_account
@@ -232,7 +244,7 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
         principal = Principal(spec.name, service, user)
         principals.append(principal)
         entries.append((spec.token_hashes, principal))
-    return Deployment(principals, Directory(entries), audit, gate)
+    return Deployment(principals, Directory(entries), audit, gate, oauth=resource)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,13 +321,23 @@ class AccessLayer:
             await _problem(403, "invalid_origin", "This Origin is not allowed; the operator can add it with "
                            "--allowed-origins / CLIENTARY_MCP_ALLOWED_ORIGINS.")(scope, receive, send)
             return
-        directory = self.deployment.directory
-        if directory is None:
+        directory, oauth = self.deployment.directory, self.deployment.oauth
+        if oauth is not None and scope.get("path") in oauth.open_paths:  # its metadata: no token needed
+            await self.app(scope, receive, send)
+            return
+        if directory is None and oauth is None:
             principal = self.deployment.local
         else:
             auth = headers.get("authorization", "")
             scheme, _, token = auth.partition(" ")
-            principal = directory.lookup(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+            token = token.strip() if scheme.lower() == "bearer" else ""
+            principal = directory.lookup(token) if directory is not None and token else None
+            if principal is None and oauth is not None:  # not a principals-file token: maybe an OAuth one
+                answer = await oauth.authenticate(token, client)
+                if isinstance(answer, Response):
+                    await answer(scope, receive, send)
+                    return
+                principal = answer
             if principal is None:
                 challenge = 'Bearer realm="clientary-mcp"' + (', error="invalid_token"' if auth else "")
                 log.warning("refused a request from %s to %s: %s", client, scope.get("path"),
@@ -365,16 +387,23 @@ def build_app(deployment: Deployment, web: WebOptions) -> ASGIApp:
         return JSONResponse({"status": why, "calls_in_flight": deployment.gate.calls}, status_code=200 if ok else 503)
 
     routes: list[Any] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    oauth = deployment.oauth
+
+    def guarded(app: ASGIApp) -> ASGIApp:  # OAuth: a call outside the token's scopes gets 403 insufficient_scope
+        return app if oauth is None else oauth.guard(app, web.max_body)
+
+    if oauth is not None:
+        routes += oauth.routes()
     running: Any = contextlib.nullcontext
     if web.transport == "http":
         manager = StreamableHTTPSessionManager(app=server, stateless=web.stateless, security_settings=security,
                                                max_request_body_size=web.max_body)
-        routes.append(Route("/mcp", endpoint=StreamableHTTPASGIApp(manager)))
+        routes.append(Route("/mcp", endpoint=guarded(StreamableHTTPASGIApp(manager))))
         running = manager.run
     else:
         sse = SseServerTransport("/messages/", security_settings=security, max_request_body_size=web.max_body)
         routes += [Route("/sse", endpoint=_SseEndpoint(sse, server), methods=["GET"]),
-                   Mount("/messages/", app=sse.handle_post_message)]
+                   Mount("/messages/", app=guarded(sse.handle_post_message))]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -428,10 +457,11 @@ def _describe(deployment: Deployment, web: WebOptions, options: ServerOptions) -
     where = f"http://{web.host}:{web.port}" if ":" not in web.host else f"http://[{web.host}]:{web.port}"
     what = (f"Streamable HTTP at {where}/mcp" + (" (stateless)" if web.stateless else "")
             if web.transport == "http" else f"HTTP+SSE at {where}/sse")
-    if deployment.directory is None:
+    if deployment.local is not None:
         who = f"the local principal, no authentication ({deployment.principals[0].service.policy.describe()})"
     else:
-        who = f"{len(deployment.principals)} principal(s) with bearer tokens"
+        who = " and ".join(([f"{len(deployment.principals)} principal(s) with bearer tokens"] if deployment.directory
+                            else []) + ([deployment.oauth.describe()] if deployment.oauth else []))
     limit = f"; rate limit {web.rate_limit.describe()} per principal" if web.rate_limit else ""
     return f"clientary-mcp: serving MCP over {what} for {who}{limit}; audit log: {options.audit_log}"
 
