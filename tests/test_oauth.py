@@ -23,8 +23,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.exceptions import MCPError
-from test_http_support import CLI, Launch, Proc, clean_env, free_port, http_client, text
+from test_http_support import CLI, Launch, Proc, clean_env, free_port, http_client, ready_all, sse_session, text
 from test_oauth_support import ALL, REDIRECT, MemoryStorage, Provider, b64, claims, header, sdk_oauth
 
 pytestmark = pytest.mark.slow
@@ -54,11 +53,16 @@ def deployment(tmp_path_factory):
                     CLIENTARY_MCP_OAUTH_JWKS_COOLDOWN=str(COOLDOWN), CLIENTARY_MCP_OAUTH_CLIENT_ID="clientary-rs",
                     CLIENTARY_MCP_OAUTH_CLIENT_SECRET="clientary-rs-secret")
     proc = Proc([CLI, "serve", "--transport", "http", "--sandbox", "--port", str(port)], env, work, "server")
+    sse_port = free_port()
+    sse = Proc([CLI, "serve", "--transport", "sse", "--sandbox", "--port", str(sse_port)],
+               {**env, "CLIENTARY_MCP_AUDIT_LOG": str(work / "sse-audit.jsonl")}, work, "sse")
     try:
-        Launch(proc, base, "/healthz").ready()
-        yield {"base": base, "provider": provider, "audit": audit, "server": proc, "tokens": []}
+        ready_all([Launch(proc, base, "/healthz"), Launch(sse, f"http://127.0.0.1:{sse_port}", "/healthz")])
+        yield {"base": base, "provider": provider, "audit": audit, "server": proc, "tokens": [],
+               "sse": f"http://127.0.0.1:{sse_port}"}
     finally:
         proc.stop()
+        sse.stop()
         provider.stop()
 
 
@@ -397,10 +401,25 @@ async def test_the_mapping_narrows_the_policy_and_sets_a_rate_limit(deployment):
         async with http_client(deployment["base"], token) as carol:
             names = {t.name for t in (await carol.list_tools()).tools}
             assert names == {"list_clients", "get_client", "create_client", "update_client", "delete_client"}
-            with pytest.raises(MCPError, match="Unknown tool 'list_invoices'"):  # outside her toolsets: not there
-                await carol.call_tool("list_invoices", {})
+            refused = await carol.call_tool("get_invoice", {"id": 1})
+            assert refused.is_error and "toolset 'invoices'" in text(refused)
             results = [await carol.call_tool("list_clients", {}) for _ in range(3)]
     assert not results[0].is_error and results[-1].is_error
     assert results[-1].structured_content["error"]["kind"] == "rate_limited"
     last = [r for r in records(deployment) if r["principal"] == "carol"][-1]
     assert (last["tool"], last["outcome"], last["error_kind"]) == ("list_clients", "refused", "rate_limited")
+
+
+@pytest.mark.anyio
+async def test_the_sse_transport_takes_oauth_tokens_for_its_own_resource(deployment):
+    provider, base = deployment["provider"], deployment["sse"]
+    prm = httpx.get(base + "/.well-known/oauth-protected-resource/sse", timeout=10).json()
+    assert prm["resource"] == base + "/sse"
+    assert post(base.replace("/sse", ""), provider.token(resource=base + "/sse")).status_code == 404  # no /mcp
+    assert httpx.get(base + "/sse", headers={"Authorization": f"Bearer {provider.token()}"},
+                     timeout=10).status_code == 401  # a token for the /mcp service is not one for this one
+    with anyio.fail_after(60):
+        async with sse_session(base, provider.token("reader", resource=base + "/sse")) as client:
+            assert len((await client.list_tools()).tools) == 30
+            refused = await client.call_tool("create_client", {"name": "Nope"})
+    assert refused.is_error and "clientary:write" in text(refused)  # on SSE the tool error names the scope

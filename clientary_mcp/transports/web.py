@@ -218,7 +218,8 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
         return GuardedService(service, gate, limit)
 
     resource = None if oauth is None else build_resource_server(
-        oauth, options, env, audit, gate, web.rate_limit, Principal, server_account, shared_sandbox)
+        oauth, options, env, audit, lambda service, limit: GuardedService(service, gate, limit), web.rate_limit,
+        Principal, server_account, shared_sandbox)
     if specs is None and resource is not None:
         return Deployment([], None, audit, gate, oauth=resource)
     if specs is None:
@@ -389,21 +390,21 @@ def build_app(deployment: Deployment, web: WebOptions) -> ASGIApp:
     routes: list[Any] = [Route("/healthz", healthz), Route("/readyz", readyz)]
     oauth = deployment.oauth
 
-    def guarded(app: ASGIApp) -> ASGIApp:  # OAuth: a call outside the token's scopes gets 403 insufficient_scope
-        return app if oauth is None else oauth.guard(app, web.max_body)
-
     if oauth is not None:
         routes += oauth.routes()
     running: Any = contextlib.nullcontext
     if web.transport == "http":
         manager = StreamableHTTPSessionManager(app=server, stateless=web.stateless, security_settings=security,
                                                max_request_body_size=web.max_body)
-        routes.append(Route("/mcp", endpoint=guarded(StreamableHTTPASGIApp(manager))))
+        endpoint: ASGIApp = StreamableHTTPASGIApp(manager)
+        if oauth is not None:  # a call outside the token's scopes gets 403 insufficient_scope (step-up)
+            endpoint = oauth.guard(endpoint, web.max_body)
+        routes.append(Route("/mcp", endpoint=endpoint))
         running = manager.run
     else:
         sse = SseServerTransport("/messages/", security_settings=security, max_request_body_size=web.max_body)
         routes += [Route("/sse", endpoint=_SseEndpoint(sse, server), methods=["GET"]),
-                   Mount("/messages/", app=guarded(sse.handle_post_message))]
+                   Mount("/messages/", app=sse.handle_post_message)]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

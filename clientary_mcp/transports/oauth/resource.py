@@ -29,7 +29,7 @@ from ...options import ServerOptions
 from ...safety.audit import AuditLog
 from ...service import ToolService
 from ...tools import REGISTRY
-from ..ratelimit import Gate, GuardedService, RateLimit
+from ..ratelimit import GuardedService, RateLimit
 from .config import OAuthConfig, load_oauth_config
 from .keys import IssuerKeys, Unavailable
 from .mapping import AccountMapping, AccountRule, identity, load_mapping
@@ -41,6 +41,7 @@ log = logging.getLogger("clientary_mcp.transports.oauth")
 _BY_NAME = {spec.name: spec for spec in REGISTRY}
 _PRINCIPALS = 4096  # principals remembered (LRU); one is rebuilt from its next token when evicted
 MakePrincipal = Callable[[str, GuardedService, AuthenticatedUser], Any]
+Guard = Callable[[ToolService, RateLimit | None], GuardedService]  # the network server's gate and rate limits
 
 
 class TokenUser(AuthenticatedUser):
@@ -80,14 +81,14 @@ def _account_label(rule: AccountRule | None) -> str:
 
 class ResourceServer:
     def __init__(self, plan: OAuthPlan, options: ServerOptions, accounts: dict[str | None, tuple[Settings, bool, Any]],
-                 audit: AuditLog, gate: Gate, rate_limit: RateLimit | None, make_principal: MakePrincipal,
+                 audit: AuditLog, guard: Guard, rate_limit: RateLimit | None, make_principal: MakePrincipal,
                  http: httpx.AsyncClient | None = None):
         self.config = plan.config
         self.mapping = plan.mapping
         self.options = options
         self.accounts = accounts
         self.audit = audit
-        self.gate = gate
+        self.guard_service = guard
         self.rate_limit = rate_limit
         self.make_principal = make_principal
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False)
@@ -182,7 +183,7 @@ class ResourceServer:
             limit = rule.spec.rate_limit  # type: ignore[assignment]
         # The user remembers only the token's fingerprint; sessions compare its client, issuer and subject.
         user = TokenUser(access, service.policy)  # type: ignore[arg-type]
-        principal = self.make_principal(name, GuardedService(service, self.gate, limit), user)
+        principal = self.make_principal(name, self.guard_service(service, limit), user)
         self._principals[key] = principal
         while len(self._principals) > _PRINCIPALS:
             self._principals.popitem(last=False)
@@ -265,7 +266,7 @@ class _ScopeGuard:
 
 
 def build_resource_server(plan: OAuthPlan, options: ServerOptions, env: Mapping[str, str], audit: AuditLog,
-                          gate: Gate, rate_limit: RateLimit | None, make_principal: MakePrincipal,
+                          guard: Guard, rate_limit: RateLimit | None, make_principal: MakePrincipal,
                           server_account: tuple[Settings, bool] | None, shared_sandbox: Any) -> ResourceServer:
     """Resolve every account now (raising ConfigError for a missing token variable) and build the server."""
     from ...sandbox import create_app
@@ -286,4 +287,4 @@ def build_resource_server(plan: OAuthPlan, options: ServerOptions, env: Mapping[
         else:
             assert server_account is not None
             accounts[rule.name] = accounts[None]
-    return ResourceServer(plan, options, accounts, audit, gate, rate_limit, make_principal)
+    return ResourceServer(plan, options, accounts, audit, guard, rate_limit, make_principal)
