@@ -67,7 +67,6 @@ class IssuerKeys:
         self._loaded_at: float | None = None  # last successful one
         self._lock = anyio.Lock()  # one key fetch at a time
         self._discovery_lock = anyio.Lock()
-        self.fetches = 0
 
     async def _get_json(self, url: str) -> Any:
         try:
@@ -125,7 +124,6 @@ class IssuerKeys:
         uri = metadata.get("jwks_uri")
         if not isinstance(uri, str):
             raise Unavailable("the issuer publishes no jwks_uri, so JWT access tokens cannot be checked")
-        self.fetches += 1
         document = await self._get_json(uri)
         entries = document.get("keys") if isinstance(document, dict) else None
         if not isinstance(entries, list):

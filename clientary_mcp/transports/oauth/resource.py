@@ -121,8 +121,8 @@ class ResourceServer:
 
     # -- refusals ------------------------------------------------------------------------------
 
-    def challenge(self, status: int, error: str | None, description: str, scopes: list[str] | None = None,
-                  headers: dict[str, str] | None = None) -> Response:
+    def challenge(self, status: int, error: str | None, description: str,
+                  scopes: list[str] | None = None) -> Response:
         """401/403 with `WWW-Authenticate: Bearer` as RFC 6750 and RFC 9728 §5.1 describe it."""
         parts = [f"error={_quoted(error)}"] if error else []
         if error:
@@ -131,7 +131,7 @@ class ResourceServer:
         parts.append(f"scope={_quoted(' '.join(scopes if scopes is not None else self.scopes))}")
         body = {"error": error or "unauthorized", "error_description": description}
         return JSONResponse(body, status_code=status,
-                            headers={"WWW-Authenticate": "Bearer " + ", ".join(parts), **(headers or {})})
+                            headers={"WWW-Authenticate": "Bearer " + ", ".join(parts)})
 
     # -- authentication ------------------------------------------------------------------------
 
@@ -205,7 +205,8 @@ class ResourceServer:
         return _ScopeGuard(self, app, max_body)
 
     @staticmethod
-    def _needs(body: bytes, policy: ScopedPolicy) -> str | None:
+    def needed_scope(body: bytes, policy: ScopedPolicy) -> str | None:
+        """The scope a tools/call body needs and the token lacks, or None."""
         try:
             message = json.loads(body)
         except ValueError:
@@ -255,7 +256,7 @@ class _ScopeGuard:
 
         if not more:
             body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
-            needed = self.server._needs(body, user.policy)
+            needed = self.server.needed_scope(body, user.policy)
             if needed:
                 held = [s for s in ALL_SCOPES if s in user.policy.granted or s == needed]
                 refusal = self.server.challenge(403, "insufficient_scope", f"This call needs the scope {needed}, "
