@@ -423,3 +423,31 @@ async def test_the_sse_transport_takes_oauth_tokens_for_its_own_resource(deploym
             assert len((await client.list_tools()).tools) == 30
             refused = await client.call_tool("create_client", {"name": "Nope"})
     assert refused.is_error and "clientary:write" in text(refused)  # on SSE the tool error names the scope
+
+
+def test_principals_file_tokens_and_oauth_tokens_on_one_server(deployment, tmp_path):
+    """In process, same provider: a principals-file token is found in the file (as an OAuth token it would
+    be refused: it is no JWT and introspection is not configured here), an OAuth token is checked at the
+    provider; both are answered."""
+    from argparse import Namespace
+
+    from starlette.testclient import TestClient
+    from test_http_support import add_principal
+
+    from clientary_mcp.options import load_options
+    from clientary_mcp.transports.web import build_app, build_deployment, load_web_options
+
+    provider, base = deployment["provider"], deployment["base"]
+    file = tmp_path / "principals.json"
+    agent = add_principal(file, "headless-agent", "--sandbox")
+    env = {"CLIENTARY_MCP_OAUTH_ISSUER": provider.main, "CLIENTARY_MCP_PUBLIC_URL": base}
+    web = load_web_options(Namespace(principals=str(file)), {})
+    served = build_deployment(Namespace(sandbox=True), load_options(Namespace(audit_log=str(tmp_path / "a.jsonl")),
+                                                                    {}), web, env)
+    with TestClient(build_app(served, web), base_url=base) as http:
+        by_file = http.post("/mcp", json=INIT, headers={**ACCEPT, "Authorization": f"Bearer {agent}"})
+        assert by_file.status_code == 200
+        by_oauth = http.post("/mcp", json=INIT, headers={**ACCEPT, "Authorization": f"Bearer {provider.token()}"})
+        assert by_oauth.status_code == 200
+        unknown = http.post("/mcp", json=INIT, headers={**ACCEPT, "Authorization": "Bearer cmcp_not-in-the-file"})
+        assert unknown.status_code == 401 and "resource_metadata=" in unknown.headers["www-authenticate"]

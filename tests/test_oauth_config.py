@@ -166,3 +166,58 @@ async def test_an_unreachable_provider_gives_503_and_no_token_gives_the_challeng
         'resource/mcp"' in none.headers["www-authenticate"]
     assert prm.json()["authorization_servers"] == [issuer]
     await deployment.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _jwk(kid: str) -> dict:
+    from jwt.algorithms import RSAAlgorithm
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    return {**json.loads(RSAAlgorithm.to_jwk(key)), "kid": kid, "alg": "RS256", "use": "sig"}
+
+
+@pytest.mark.anyio
+async def test_the_key_cache_refreshes_within_its_cooldown_and_keeps_keys_when_the_issuer_fails():
+    import respx
+
+    from clientary_mcp.transports.oauth.keys import MAX_AGE, IssuerKeys, Unavailable
+
+    issuer = "https://sso.example.com"
+    config = oauth({"CLIENTARY_MCP_OAUTH_ISSUER": issuer, "CLIENTARY_MCP_OAUTH_JWKS_COOLDOWN": "30"})
+    clock = Clock()
+    with respx.mock(assert_all_called=False) as mock:
+        mock.get(issuer + "/.well-known/oauth-authorization-server").respond(
+            200, json={"issuer": issuer, "jwks_uri": issuer + "/jwks"})
+        jwks = mock.get(issuer + "/jwks")
+        jwks.respond(200, json={"keys": [_jwk("a"), {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"},
+                                          {**_jwk("enc"), "use": "enc"}]})
+        async with httpx.AsyncClient() as http:
+            keys = IssuerKeys(config, http, clock=clock)
+            assert (await keys.key("a", "RS256")).key_id == "a"
+            assert await keys.key("a", "ES256") is None  # declared RS256: never used for another algorithm
+            assert await keys.key("enc", "RS256") is None  # an encryption key never verifies
+            assert await keys.key("hmac", "HS256") is None  # nor does a shared secret
+            calls = jwks.call_count
+            assert await keys.key("unknown", "RS256") is None
+            assert jwks.call_count == calls  # fetched just now: an unknown kid waits for the cooldown
+            clock.now += 31
+            jwks.respond(200, json={"keys": [_jwk("a"), _jwk("b")]})
+            assert (await keys.key("b", "RS256")).key_id == "b"  # a rotation: one refresh finds it
+            assert jwks.call_count == calls + 1
+            # The issuer fails: the keys known stay in use, past their hour, retried after each cooldown.
+            jwks.respond(503)
+            clock.now += MAX_AGE + 1
+            assert (await keys.key("b", "RS256")).key_id == "b"
+            failed = jwks.call_count
+            assert (await keys.key("b", "RS256")).key_id == "b" and jwks.call_count == failed
+            # Never any keys: the request gets Unavailable (503), not a refusal of a good token.
+            fresh = IssuerKeys(config, http, clock=clock)
+            with pytest.raises(Unavailable):
+                await fresh.key("b", "RS256")

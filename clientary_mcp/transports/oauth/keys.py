@@ -24,6 +24,7 @@ log = logging.getLogger("clientary_mcp.transports.oauth")
 
 MAX_AGE = 3600.0  # seconds a fetched key set is used before it is fetched again
 _MAX_DOCUMENT = 512 * 1024
+_PUBLIC_KEY_TYPES = ("RSA", "EC", "OKP")
 
 
 class Unavailable(Exception):
@@ -47,8 +48,8 @@ def discovery_urls(issuer: str) -> list[str]:
 
 def _usable(jwk: Any) -> tuple[PyJWK, str | None] | None:
     """A signing key and the algorithm it is declared for (None: any its type allows)."""
-    if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
-        return None
+    if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig" or jwk.get("kty") not in _PUBLIC_KEY_TYPES:
+        return None  # an encryption key, or a shared secret ("oct"), never verifies an access token here
     try:
         return PyJWK(jwk), jwk.get("alg") if isinstance(jwk.get("alg"), str) else None
     except (PyJWKError, ValueError, TypeError, KeyError):
