@@ -23,6 +23,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from support import tool_error
 from test_http_support import CLI, Launch, Proc, clean_env, free_port, http_client, ready_all, sse_session, text
 from test_oauth_support import ALL, REDIRECT, MemoryStorage, Provider, b64, claims, header, sdk_oauth
 
@@ -405,7 +406,7 @@ async def test_the_mapping_narrows_the_policy_and_sets_a_rate_limit(deployment):
             assert refused.is_error and "toolset 'invoices'" in text(refused)
             results = [await carol.call_tool("list_clients", {}) for _ in range(3)]
     assert not results[0].is_error and results[-1].is_error
-    assert results[-1].structured_content["error"]["kind"] == "rate_limited"
+    assert tool_error(results[-1])["kind"] == "rate_limited"
     last = [r for r in records(deployment) if r["principal"] == "carol"][-1]
     assert (last["tool"], last["outcome"], last["error_kind"]) == ("list_clients", "refused", "rate_limited")
 
