@@ -83,14 +83,59 @@ def _answer(responses: Any) -> Answer | None:
     return "decline" if action == "decline" else "cancel"
 
 
-def build_server(resolve: Resolver, *, transport: str = "stdio") -> Server[Any]:
+def meta_tool(name: str) -> types.Tool:
+    from . import compact
+
+    hints = compact.META_HINTS[name]
+    return types.Tool(
+        name=name, description=compact.META_DESCRIPTIONS[name], input_schema=compact.META_SCHEMAS[name],
+        annotations=types.ToolAnnotations(
+            read_only_hint=hints["readOnlyHint"], destructive_hint=hints["destructiveHint"],
+            idempotent_hint=hints["idempotentHint"], open_world_hint=hints["openWorldHint"]),
+    )
+
+
+def _local_result(data: dict[str, Any], summary: str) -> types.CallToolResult:
+    import json
+
+    text = summary + "\n" + json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return types.CallToolResult(content=[types.TextContent(text=text)], structured_content=data)
+
+
+def _local_error(message: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(text=message)], is_error=True)
+
+
+def build_server(resolve: Resolver, *, transport: str = "stdio", catalog: str = "full") -> Server[Any]:
+    """`catalog` "full" lists every tool the policy allows; "compact" lists three meta-tools instead."""
+    from . import compact
+
     listings: dict[int, types.ListToolsResult] = {}
 
     def listing(service: ToolService) -> types.ListToolsResult:
         key = id(service)
         if key not in listings:  # the policy is fixed per service, so the listing is built once
-            listings[key] = types.ListToolsResult(tools=[mcp_tool(spec) for spec in service.tools])
+            tools = ([meta_tool(name) for name in compact.META_SCHEMAS] if catalog == "compact"
+                     else [mcp_tool(spec) for spec in service.tools])
+            listings[key] = types.ListToolsResult(tools=tools)
         return listings[key]
+
+    def unwrap(service: ToolService, name: str, arguments: Any) -> tuple[str, Any] | types.CallToolResult:
+        """compact: the underlying call of a call_tool, or the local answer of find/describe."""
+        args = arguments if isinstance(arguments, dict) else {}
+        try:
+            if name == compact.FIND:
+                found = compact.find(service.tools, args)
+                return _local_result(found, f"{found['returned']} matching tool" + "s" * (found["returned"] != 1))
+            if name == compact.DESCRIBE:
+                spec = compact.spec_named(service.policy, args)
+                return _local_result(compact.describe(spec), f"{spec.name} ({spec.kind})")
+            if name == compact.CALL:
+                return compact.call_target(args)
+        except compact.MetaError as exc:
+            return _local_error(f"{name}: {exc}")
+        return _local_error(f"Unknown tool {name[:80]!r}: this server lists find_tools, describe_tool and "
+                            "call_tool (compact catalog).")
 
     async def on_list_tools(ctx: ServerRequestContext[Any, Any], params: Any) -> types.ListToolsResult:
         service, _ = resolve(ctx)
@@ -98,6 +143,12 @@ def build_server(resolve: Resolver, *, transport: str = "stdio") -> Server[Any]:
 
     async def on_call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams) -> Any:
         service, principal = resolve(ctx)
+        name, arguments = params.name, params.arguments
+        if catalog == "compact":
+            target = unwrap(service, name, arguments)
+            if isinstance(target, types.CallToolResult):
+                return target
+            name, arguments = target
         caps = ctx.session.client_capabilities
         can_elicit = caps is not None and caps.elicitation is not None
         modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
@@ -112,8 +163,10 @@ def build_server(resolve: Resolver, *, transport: str = "stdio") -> Server[Any]:
                 return reply.action
 
             caller.elicitor = elicitor
-        result = await service.call(params.name, params.arguments, caller,
+        result = await service.call(name, arguments, caller,
                                     answer=_answer(params.input_responses), state=params.request_state)
+        if result.unknown_tool and catalog == "compact":  # audited as unknown_tool all the same
+            return _local_error(f"call_tool: no tool named {str(name)[:80]!r}; use find_tools to search by words.")
         if result.unknown_tool:
             raise MCPError(code=types.INVALID_PARAMS, message=result.text)
         if result.ask is not None:
@@ -124,7 +177,9 @@ def build_server(resolve: Resolver, *, transport: str = "stdio") -> Server[Any]:
 
     from .tools import REGISTRY
 
-    schemas = {spec.name: spec.input_schema() for spec in REGISTRY}  # asked per request on 2026-07-28 HTTP
+    # Asked per request on 2026-07-28 HTTP.
+    schemas = (dict(compact.META_SCHEMAS) if catalog == "compact"
+               else {spec.name: spec.input_schema() for spec in REGISTRY})
 
     def input_schema(name: str) -> dict[str, Any] | None:
         return schemas.get(name)

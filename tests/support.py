@@ -27,8 +27,11 @@ class Harness:
     service: ToolService
     audit_path: Path
     app: Any
+    catalog: str = "full"
 
     async def call(self, tool: str, args: dict[str, Any] | None = None):
+        if self.catalog == "compact":  # the same call through the compact catalog's call_tool
+            return await self.client.call_tool("call_tool", {"name": tool, "arguments": args or {}})
         return await self.client.call_tool(tool, args or {})
 
     def audit(self) -> list[dict[str, Any]]:
@@ -53,12 +56,12 @@ def make_service(tmp_path: Path, *, env: dict[str, str] | None = None, flags: di
 @asynccontextmanager
 async def session(tmp_path: Path, *, mode: str = "legacy", env: dict[str, str] | None = None,
                   flags: dict[str, Any] | None = None, principal: str = "local", app: Any = None,
-                  **client_kwargs: Any):
+                  catalog: str = "full", **client_kwargs: Any):
     service, app, audit_path = make_service(tmp_path, env=env, flags=flags, app=app)
-    server = build_server(lambda ctx: (service, principal))
+    server = build_server(lambda ctx: (service, principal), catalog=catalog)
     try:
         async with Client(server, mode=mode, **client_kwargs) as client:
-            yield Harness(client, app.state.store, service, audit_path, app)
+            yield Harness(client, app.state.store, service, audit_path, app, catalog)
     finally:
         await service.api.aclose()
         service.audit.close()

@@ -1,7 +1,8 @@
 """Each of the 57 tools called through a real MCP client session, its effect checked in the sandbox.
 
-Every case runs twice: with the arguments as given, and the way clients such as mcp-use send them — every
-optional argument present, null when the model left it out ("not given")."""
+Every case runs three times: with the arguments as given; the way clients such as mcp-use send them — every
+optional argument present, null when the model left it out ("not given"); and through the compact catalog's
+call_tool."""
 
 from __future__ import annotations
 
@@ -297,12 +298,17 @@ def test_every_tool_has_an_end_to_end_case():
 
 
 def sent_as(style: str, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    if style == "plain":
+    if style in ("plain", "compact"):
         return args
     return {**{f.name: None for f in BY_NAME[tool].fields}, **args}
 
 
-STYLES = ("plain", "null-optionals")
+# "compact": the plain arguments through the compact catalog's call_tool (--catalog compact).
+STYLES = ("plain", "null-optionals", "compact")
+
+
+def catalog(style: str) -> str:
+    return "compact" if style == "compact" else "full"
 
 
 @pytest.mark.anyio
@@ -310,7 +316,7 @@ STYLES = ("plain", "null-optionals")
 @pytest.mark.parametrize("tool", sorted(CASES))
 async def test_tool_through_mcp(tool, style, tmp_path):
     args, check = CASES[tool]
-    async with session(tmp_path) as h:
+    async with session(tmp_path, catalog=catalog(style)) as h:
         result = await h.call(tool, sent_as(style, tool, args))
         check(h.store, data(result))
         assert result.content[0].text.split("\n", 1)[0]  # a summary line for text-only hosts
@@ -321,7 +327,7 @@ async def test_tool_through_mcp(tool, style, tmp_path):
 @pytest.mark.parametrize("tool", sorted(GATED))
 async def test_gated_tool_preview_then_confirm(tool, style, tmp_path):
     args, done = GATED[tool]
-    async with session(tmp_path) as h:
+    async with session(tmp_path, catalog=catalog(style)) as h:
         before = h.store.counts()
         preview = data(await h.call(tool, sent_as(style, tool, args)))  # confirm: null is a preview too
         assert preview["status"] == "preview" and preview["confirm_token"]

@@ -45,6 +45,7 @@ def _endpoint(handler: Handler):
         status, payload = handler(call)
         return JSONResponse(payload, status_code=status)
 
+    endpoint.handler = handler  # type: ignore[attr-defined]  # for the in-process direct path
     return endpoint
 
 

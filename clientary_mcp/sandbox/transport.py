@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import httpx
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
+from starlette.routing import Match
 
+from .app import _authorized, _canonical_path
 from .faults import Dice, Faults
+from .http import ApiError, Call, parse_body
+from .store import RequestRecord
+
+_QUIET = {f.name: f.default for f in dataclasses.fields(Faults) if f.name != "seed"}
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _faults_off(faults: Faults) -> bool:
+    return all(getattr(faults, name) == default for name, default in _QUIET.items())
 
 
 class SandboxTransport(httpx.AsyncBaseTransport):
-    """Send requests straight into the app (no sockets) through `httpx.ASGITransport`.
+    """Send requests straight into the app (no sockets).
 
-    With `drop_rate`, half the drops fail before the app sees the request
+    With every fault off, a request goes directly to its handler, with the same routing, token check,
+    answers and request log as the ASGI app but without an ASGI round trip (what `serve --sandbox`
+    runs on). With any fault on it goes through the app via `httpx.ASGITransport`, where the faults
+    are injected. With `drop_rate`, half the drops fail before the app sees the request
     (`httpx.ConnectError`, safe to retry) and half after it handled it (`httpx.ReadError`:
     the change happened but the caller never hears the answer).
     """
@@ -28,6 +46,8 @@ class SandboxTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         faults = self.faults
+        if _faults_off(faults) and self._faults is None:
+            return await self._direct(request)
         dropped = self._dice.roll(faults, faults.drop_rate)
         before = self._dice.roll(faults, 0.5)
         if dropped and before:
@@ -37,6 +57,36 @@ class SandboxTransport(httpx.AsyncBaseTransport):
             await response.aclose()
             raise httpx.ReadError("sandbox: connection dropped before the response arrived", request=request)
         return response
+
+    async def _direct(self, request: httpx.Request) -> httpx.Response:
+        state = self._app.state
+        raw_path = request.url.path
+        status, payload, headers = self._answer(request, raw_path, await request.aread())
+        state.store.requests.append(RequestRecord(request.method, raw_path, status))
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return httpx.Response(status, headers={"content-type": "application/json", **headers}, content=body,
+                              request=request)
+
+    def _answer(self, request: httpx.Request, raw_path: str, raw_body: bytes) -> tuple[int, dict, dict]:
+        state = self._app.state
+        auth = request.headers.get("authorization", "").encode("latin-1")
+        if not _authorized({"headers": [(b"authorization", auth)]}, state.token):
+            return 401, {"error": "HTTP Basic: Access denied."}, {"WWW-Authenticate": 'Basic realm="Clientary API"'}
+        scope = {"type": "http", "path": _canonical_path(raw_path), "method": request.method, "root_path": ""}
+        for route in self._app.router.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                break
+        else:
+            return 404, {"error": "Not Found"}, {}  # unknown path or method, as the app's router answers
+        try:
+            call = Call(store=state.store, faults=state.faults, params=child["path_params"],
+                        query=QueryParams(request.url.query),
+                        body=parse_body(raw_body if request.method in _BODY_METHODS else b""))
+            status, payload = route.endpoint.handler(call)
+        except ApiError as exc:
+            return exc.status, exc.body, exc.headers
+        return status, payload, {}
 
     async def aclose(self) -> None:
         await self._inner.aclose()
