@@ -29,6 +29,7 @@ class ServerOptions:
     confirm_secret: bytes = b""
     secret_is_configured: bool = False
     unconfirmed: frozenset[str] = frozenset()
+    catalog: str = "full"  # or "compact": three meta-tools instead of the whole listing
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -63,6 +64,10 @@ def load_options(args: Any = None, env: Mapping[str, str] | None = None) -> Serv
     mode = (pick("confirm_mode", "CLIENTARY_MCP_CONFIRM_MODE") or "token").strip().lower()
     if mode not in ("token", "elicit"):
         raise ConfigError(f"CLIENTARY_MCP_CONFIRM_MODE / --confirm-mode must be token or elicit (got {mode[:20]!r})")
+
+    catalog = (pick("catalog", "CLIENTARY_MCP_CATALOG") or "full").strip().lower()
+    if catalog not in ("full", "compact"):
+        raise ConfigError(f"CLIENTARY_MCP_CATALOG / --catalog must be full or compact (got {catalog[:20]!r})")
 
     raw_ttl = env.get("CLIENTARY_MCP_CONFIRM_TTL", "300")
     try:
@@ -99,4 +104,5 @@ def load_options(args: Any = None, env: Mapping[str, str] | None = None) -> Serv
         confirm_secret=secret.encode() if secret else secrets.token_bytes(32),
         secret_is_configured=bool(secret),
         unconfirmed=unconfirmed,
+        catalog=catalog,
     )

@@ -19,6 +19,7 @@ from .executor import execute
 from .safety.policy import Policy
 from .safety.previews import PREVIEWS, Preview
 from .tools import BY_NAME, ArgumentError, ToolSpec, validate_arguments
+from .tools.text import KEPT, prune, result_text
 
 if TYPE_CHECKING:
     from .api import ClientaryClient
@@ -68,8 +69,10 @@ class _Audit:
     exchanges: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _text(summary: str, data: dict[str, Any]) -> str:
-    return summary + "\n" + json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+def _success(summary: str, data: dict[str, Any]) -> ToolResult:
+    """A successful result, without empty values, and a text block that does not repeat the JSON."""
+    data = prune(data, KEPT)
+    return ToolResult(result_text(summary, data), data)
 
 
 class ToolService:
@@ -157,7 +160,7 @@ class ToolService:
             if spec.kind == "gated":
                 note.confirm = {"via": "not_required"}
             outcome = await execute(self.api(), spec, args)
-            return ToolResult(_text(outcome.summary, outcome.data), outcome.data)
+            return _success(outcome.summary, outcome.data)
         except ClientaryError as exc:
             note.outcome, note.error_kind = "api_error", exc.kind
             return self._error(exc.message, exc.kind, getattr(exc, "fields", None))
@@ -242,7 +245,7 @@ class ToolService:
             self.sealer.spend(payload)
         outcome = await execute(self.api(), spec, {k: v for k, v in args.items() if k != "confirm"})
         note.outcome = "confirmed"
-        return ToolResult(_text(outcome.summary, outcome.data), outcome.data)
+        return _success(outcome.summary, outcome.data)
 
     # -- audit ----------------------------------------------------------------------------------
 

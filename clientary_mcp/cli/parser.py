@@ -61,6 +61,9 @@ def build() -> Parser:
                        help="stdio for a host that starts the server (default); http for Streamable HTTP at /mcp; "
                             "sse for the legacy HTTP+SSE transport")
     _policy_flags(serve)
+    serve.add_argument("--catalog", choices=("full", "compact"), type=str.lower,
+                       help="full lists every enabled tool (default); compact lists three meta-tools that find, "
+                            "describe and call them, for hosts with small contexts (CLIENTARY_MCP_CATALOG)")
     confirm = serve.add_argument_group("confirmation and audit")
     confirm.add_argument("--confirm-mode", choices=("token", "elicit"),
                          help="how gated tools are confirmed: a preview token (default), or by asking the human "

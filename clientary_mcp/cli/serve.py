@@ -66,7 +66,7 @@ def _stdio(args: Any) -> int:
         from ..server import build_server
         from ..transports.stdio import stdio_server
 
-        server = build_server(lambda ctx: (service, "local"), transport="stdio")
+        server = build_server(lambda ctx: (service, "local"), transport="stdio", catalog=options.catalog)
         loop = asyncio.get_running_loop()
         try:
             with anyio.CancelScope() as scope:

@@ -147,8 +147,9 @@ class Deployment:
     """Everything built at start: the principals with their services, the shared audit log, the gate."""
 
     def __init__(self, principals: list[Principal], directory: Directory | None, audit: AuditLog, gate: Gate,
-                 local: Principal | None = None, oauth: ResourceServer | None = None):
+                 local: Principal | None = None, oauth: ResourceServer | None = None, catalog: str = "full"):
         self.principals = principals
+        self.catalog = catalog  # "full" or "compact" (ServerOptions.catalog)
         self.directory = directory
         self.audit = audit
         self.gate = gate
@@ -226,7 +227,7 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
         assert server_account is not None
         settings, sandbox = server_account
         local = Principal("local", service_for(options, settings, sandbox, shared_sandbox, web.rate_limit))
-        return Deployment([local], None, audit, gate, local)
+        return Deployment([local], None, audit, gate, local, catalog=options.catalog)
 
     principals: list[Principal] = []
     entries: list[tuple[tuple[str, ...], Principal]] = []
@@ -245,7 +246,7 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
         principal = Principal(spec.name, service, user)
         principals.append(principal)
         entries.append((spec.token_hashes, principal))
-    return Deployment(principals, Directory(entries), audit, gate, oauth=resource)
+    return Deployment(principals, Directory(entries), audit, gate, oauth=resource, catalog=options.catalog)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,7 +377,7 @@ class _SseEndpoint:
 
 
 def build_app(deployment: Deployment, web: WebOptions) -> ASGIApp:
-    server = build_server(deployment.resolve, transport=web.transport)
+    server = build_server(deployment.resolve, transport=web.transport, catalog=deployment.catalog)
     # Host/Origin are checked by AccessLayer (port-agnostic names, one place for both transports).
     security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
 
