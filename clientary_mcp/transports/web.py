@@ -222,7 +222,7 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
         oauth, options, env, audit, lambda service, limit: GuardedService(service, gate, limit), web.rate_limit,
         Principal, server_account, shared_sandbox)
     if specs is None and resource is not None:
-        return Deployment([], None, audit, gate, oauth=resource)
+        return Deployment([], None, audit, gate, oauth=resource, catalog=options.catalog)
     if specs is None:
         assert server_account is not None
         settings, sandbox = server_account
