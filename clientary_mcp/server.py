@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import mcp_types as types
-from mcp.server import Server, ServerRequestContext
+from mcp.server import CacheHint, Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -24,6 +25,10 @@ CONFIRM_SCHEMA = {
     "properties": {"confirm": {"type": "boolean", "title": "Go ahead", "description": "Do exactly this"}},
     "required": ["confirm"],
 }
+
+# tools/list on 2026-07-28: the listing depends on the caller's policy, so a cache may reuse it only for the
+# same caller; it changes only when the server restarts with another policy, so five minutes are safe.
+LIST_CACHE = CacheHint(ttl_ms=300_000, scope="private")
 
 # Resolves who is calling and which service (policy, account) serves them.
 Resolver = Callable[[ServerRequestContext[Any, Any]], tuple[ToolService, str]]
@@ -84,13 +89,13 @@ def _answer(responses: Any) -> Answer | None:
 
 
 def build_server(resolve: Resolver, *, transport: str = "stdio") -> Server[Any]:
-    listings: dict[int, types.ListToolsResult] = {}
+    # The policy is fixed per service, so its listing is built once: the same bytes on every call.
+    listings: weakref.WeakKeyDictionary[ToolService, types.ListToolsResult] = weakref.WeakKeyDictionary()
 
     def listing(service: ToolService) -> types.ListToolsResult:
-        key = id(service)
-        if key not in listings:  # the policy is fixed per service, so the listing is built once
-            listings[key] = types.ListToolsResult(tools=[mcp_tool(spec) for spec in service.tools])
-        return listings[key]
+        if service not in listings:
+            listings[service] = types.ListToolsResult(tools=[mcp_tool(spec) for spec in service.tools])
+        return listings[service]
 
     async def on_list_tools(ctx: ServerRequestContext[Any, Any], params: Any) -> types.ListToolsResult:
         service, _ = resolve(ctx)
@@ -137,4 +142,5 @@ def build_server(resolve: Resolver, *, transport: str = "stdio") -> Server[Any]:
         on_list_tools=on_list_tools,
         on_call_tool=on_call_tool,
         get_tool_input_schema=input_schema,
+        cache_hints={"tools/list": LIST_CACHE},
     )
