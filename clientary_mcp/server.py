@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import mcp_types as types
-from mcp.server import Server, ServerRequestContext
+from mcp.server import CacheHint, Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -24,6 +25,10 @@ CONFIRM_SCHEMA = {
     "properties": {"confirm": {"type": "boolean", "title": "Go ahead", "description": "Do exactly this"}},
     "required": ["confirm"],
 }
+
+# tools/list on 2026-07-28: the listing depends on the caller's policy, so a cache may reuse it only for the
+# same caller; it changes only when the server restarts with another policy, so five minutes are safe.
+LIST_CACHE = CacheHint(ttl_ms=300_000, scope="private")
 
 # Resolves who is calling and which service (policy, account) serves them.
 Resolver = Callable[[ServerRequestContext[Any, Any]], tuple[ToolService, str]]
@@ -110,15 +115,15 @@ def build_server(resolve: Resolver, *, transport: str = "stdio", catalog: str = 
     """`catalog` "full" lists every tool the policy allows; "compact" lists three meta-tools instead."""
     from . import compact
 
-    listings: dict[int, types.ListToolsResult] = {}
+    # The policy is fixed per service, so its listing is built once: the same bytes on every call.
+    listings: weakref.WeakKeyDictionary[ToolService, types.ListToolsResult] = weakref.WeakKeyDictionary()
 
     def listing(service: ToolService) -> types.ListToolsResult:
-        key = id(service)
-        if key not in listings:  # the policy is fixed per service, so the listing is built once
+        if service not in listings:
             tools = ([meta_tool(name) for name in compact.META_SCHEMAS] if catalog == "compact"
                      else [mcp_tool(spec) for spec in service.tools])
-            listings[key] = types.ListToolsResult(tools=tools)
-        return listings[key]
+            listings[service] = types.ListToolsResult(tools=tools)
+        return listings[service]
 
     def unwrap(service: ToolService, name: str, arguments: Any) -> tuple[str, Any] | types.CallToolResult:
         """compact: the underlying call of a call_tool, or the local answer of find/describe."""
@@ -192,4 +197,5 @@ def build_server(resolve: Resolver, *, transport: str = "stdio", catalog: str = 
         on_list_tools=on_list_tools,
         on_call_tool=on_call_tool,
         get_tool_input_schema=input_schema,
+        cache_hints={"tools/list": LIST_CACHE},
     )

@@ -95,3 +95,20 @@ def tool_error(result) -> dict[str, Any]:
     assert result.is_error, f"expected a tool error, got: {result.content[0].text[:300]}"
     assert result.structured_content is None, result.structured_content
     return (result.meta or {})[ERROR_META]
+
+
+# Arguments that pass validation, for a record that does not exist (ids 999999): what "not found" looks like.
+SAMPLES = {"id": 999_999, "int": 1, "number": 1, "string": "N", "text": "T", "date": "2026-12-01", "bool": True,
+           "emails": ["a@b.co"], "items": []}
+
+
+def sample(f):
+    return f.codes.names[0] if f.codes else f.choices[0] if f.choices else SAMPLES[f.type]
+
+
+def missing_record_args(spec):
+    args = {f.name: sample(f) for f in spec.fields if f.required}
+    if spec.min_body_fields:
+        first = next(f for f in spec.fields if f.loc == "body")
+        args[first.name] = sample(first)
+    return args

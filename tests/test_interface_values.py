@@ -13,7 +13,7 @@ from clientary_mcp.tools.base import ITEM_FIELDS
 from clientary_mcp.tools.codes import ENUMERATIONS, INVOICE_STATUS
 from clientary_mcp.tools.shapes import ENTITY_PROPS, ITEM_PROPS, Codes, shape_record
 
-from support import data, session, tool_error
+from support import data, missing_record_args, session, tool_error
 
 
 @pytest.mark.parametrize("codes", ENUMERATIONS, ids=lambda c: c.what)
@@ -89,22 +89,6 @@ async def test_error_results_carry_no_structured_content_but_say_what_happened(t
                 missing = await h.call(spec.name, missing_record_args(spec))
                 assert tool_error(missing)["kind"] == "not_found", (spec.name, missing.content[0].text)
                 assert "999999" in missing.content[0].text and "not found" in missing.content[0].text
-
-
-SAMPLES = {"id": 999_999, "int": 1, "number": 1, "string": "N", "text": "T", "date": "2026-12-01", "bool": True,
-           "emails": ["a@b.co"], "items": []}
-
-
-def sample(f):
-    return f.codes.names[0] if f.codes else f.choices[0] if f.choices else SAMPLES[f.type]
-
-
-def missing_record_args(spec):
-    args = {f.name: sample(f) for f in spec.fields if f.required}
-    if spec.min_body_fields:
-        first = next(f for f in spec.fields if f.loc == "body")
-        args[first.name] = sample(first)
-    return args
 
 
 def test_error_meta_key_is_namespaced():

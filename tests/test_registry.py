@@ -84,9 +84,8 @@ def test_input_schema_is_flat_typed_described_and_valid(spec):
         assert "type" in prop, f"{path} has no type"
         if not path.endswith("[]"):
             assert prop.get("description"), f"{path} has no description"
-        if prop["type"] == "integer" and "enum" in prop:
-            for code in prop["enum"]:  # enumerations carry their meanings
-                assert f"{code} " in prop["description"], f"{path}: meaning of {code} missing"
+        if "enum" in prop:  # enumerations are names that carry their meaning, not codes (Gemini needs strings)
+            assert prop["type"] == "string" and all(re.fullmatch(r"[a-z][a-z0-9_]*", v) for v in prop["enum"]), path
     for name in schema.get("required", []):
         assert name in schema["properties"]
     for field in spec.fields:
