@@ -74,6 +74,26 @@ def _walk(schema: dict, path: str):
         yield from _walk(schema["items"], f"{path}[]")
 
 
+def _name_says_it_all(spec, path: str) -> bool:
+    from clientary_mcp.tools.base import ITEM_FIELDS, says_nothing
+
+    parts = path.split(".")[1:]
+    fields = spec.fields if len(parts) == 1 else ITEM_FIELDS
+    field = next(f for f in fields if f.name == parts[-1].rstrip("[]"))
+    known = frozenset(spec.name.split("_")) if len(parts) == 1 else frozenset()
+    return says_nothing(field, known)
+
+
+def test_descriptions_that_repeat_the_name_are_left_out_and_informative_ones_kept():
+    from clientary_mcp.tools import BY_NAME
+
+    props = BY_NAME["create_invoice"].input_schema()["properties"]
+    assert "description" not in props["title"] and "description" not in props["client_id"]
+    assert props["tax"]["description"] == "Tax %" and "description" in props["currency_code"]
+    assert "description" not in BY_NAME["get_project"].input_schema()["properties"]["id"]
+    assert "description" in BY_NAME["list_project_hours"].input_schema()["properties"]["filter"]
+
+
 @pytest.mark.parametrize("spec", REGISTRY, ids=lambda s: s.name)
 def test_input_schema_is_flat_typed_described_and_valid(spec):
     schema = spec.input_schema()
@@ -82,8 +102,8 @@ def test_input_schema_is_flat_typed_described_and_valid(spec):
     assert not {"anyOf", "oneOf", "allOf"} & set(schema)
     for path, prop in list(_walk(schema, spec.name))[1:]:
         assert "type" in prop, f"{path} has no type"
-        if not path.endswith("[]"):
-            assert prop.get("description"), f"{path} has no description"
+        if not path.endswith("[]"):  # described, unless the description would only repeat the name
+            assert prop.get("description") or _name_says_it_all(spec, path), f"{path} has no description"
         if "enum" in prop:  # enumerations are names that carry their meaning, not codes (Gemini needs strings)
             assert prop["type"] == "string" and all(re.fullmatch(r"[a-z][a-z0-9_]*", v) for v in prop["enum"]), path
     for name in schema.get("required", []):

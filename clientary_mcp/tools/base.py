@@ -113,7 +113,8 @@ class ToolSpec:
         }
 
     def input_schema(self) -> dict[str, Any]:
-        props = {f.name: field_schema(f) for f in self.fields}
+        known = _words(self.name)  # a description made only of these words tells the model nothing
+        props = {f.name: field_schema(f, known) for f in self.fields}
         schema: dict[str, Any] = {"type": "object", "properties": props}
         required = [f.name for f in self.fields if f.required]
         if required:
@@ -132,8 +133,23 @@ class ToolSpec:
 # JSON Schema
 
 
-def field_schema(f: Field) -> dict[str, Any]:
-    desc = f.description
+_WORD = re.compile(r"[a-z0-9]+")
+_PLAIN = re.compile(r"^[A-Za-z ]+$")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text.lower()))
+
+
+def says_nothing(f: Field, known: frozenset[str] = frozenset()) -> bool:
+    """A description made only of the words of the property's name (and the tool's): 'Title' on title,
+    'Client id' on client_id, 'Project id' on get_project's id. Left out of the schema, since the model
+    reads the name anyway; anything with more to say (a unit, a default, a constraint) stays."""
+    return bool(_PLAIN.match(f.description)) and _words(f.description) <= (_words(f.name.replace("_", " ")) | known)
+
+
+def field_schema(f: Field, known: frozenset[str] = frozenset()) -> dict[str, Any]:
+    desc = None if says_nothing(f, known) else f.description
     t = f.type
     if t == "id":
         s: dict[str, Any] = {"type": "integer", "minimum": 1}
@@ -164,19 +180,20 @@ def field_schema(f: Field) -> dict[str, Any]:
         s = {"type": "array", "items": ITEM_SCHEMA}
     else:  # pragma: no cover - a registry bug, caught by the registry tests
         raise ValueError(f"unknown field type {t!r} for {f.name}")
-    s["description"] = desc
+    if desc:
+        s["description"] = desc
     return s
 
 
 # Line items: add (no id), edit (id + fields), remove (id + destroy).
 ITEM_FIELDS: tuple[Field, ...] = (
     Field("id", "id", "Item to edit"),
-    Field("title", "string", "Text"),
-    Field("quantity", "number", "Qty"),
+    Field("title", "string", "Title"),
+    Field("quantity", "number", "Quantity"),
     Field("price", "number", "Unit price"),
-    Field("taxable", "bool", "Taxed"),
+    Field("taxable", "bool", "Taxable"),
     Field("item_type", "enum", "Type", codes=ITEM_TYPE),
-    Field("destroy", "bool", "Remove it", wire="_destroy"),
+    Field("destroy", "bool", "Destroy", wire="_destroy"),
 )
 ITEM_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -7,7 +7,7 @@ from typing import Any
 
 from .base import Field, ToolSpec
 
-PAGE = Field("page", "int", "Page (from 1)", loc="query", minimum=1)
+PAGE = Field("page", "int", "Page", loc="query", minimum=1)  # minimum says it starts at 1
 ALL_PAGES = Field("all_pages", "bool", "All pages (capped)", loc="control")
 FROM_DATE = Field("from_date", "date", "From (default: fiscal year)", loc="query")
 TO_DATE = Field("to_date", "date", "To (default: fiscal year)", loc="query")

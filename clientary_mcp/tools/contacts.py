@@ -5,7 +5,7 @@ from .common import create_tool, delete_tool, get_tool, list_tool, path_id, upda
 
 CONTACT_FIELDS = (
     Field("name", "string", "Full name", required=True),
-    Field("email", "string", "Email address", required=True),
+    Field("email", "string", "Email", required=True),
     Field("title", "string", "Job title"),
     Field("phone", "string", "Phone"),
     Field("mobile", "string", "Mobile phone"),
