@@ -18,7 +18,8 @@ from clientary_mcp.config import ConfigError
 from clientary_mcp.options import load_options
 from clientary_mcp.safety.policy import Policy
 from clientary_mcp.transports.principals import Directory, hash_token, load_principals, parse_entry
-from clientary_mcp.transports.ratelimit import Bucket, Gate, GuardedService, RateLimit
+from clientary_mcp.state.memory import MemoryStore
+from clientary_mcp.transports.ratelimit import Gate, GuardedService, RateLimit
 from clientary_mcp.service import Caller
 from clientary_mcp.tools import BY_NAME
 from clientary_mcp.transports.web import build_deployment, host_allowed, is_loopback, load_web_options, origin_allowed
@@ -192,13 +193,15 @@ def test_rate_limit_forms(text, expected):
     assert RateLimit.parse(text) == expected
 
 
-def test_bucket_allows_a_burst_then_paces():
+@pytest.mark.anyio
+async def test_bucket_allows_a_burst_then_paces():
     now = [0.0]
-    bucket = Bucket(RateLimit(2, 60.0), clock=lambda: now[0])
-    assert bucket.take() == 0 and bucket.take() == 0
-    assert bucket.take() == pytest.approx(30.0)
+    store, limit = MemoryStore(clock=lambda: now[0]), RateLimit(2, 60.0)
+    assert await store.take("b", limit.rate, limit.calls) == 0 and await store.take("b", limit.rate, limit.calls) == 0
+    assert await store.take("b", limit.rate, limit.calls) == pytest.approx(30.0)
     now[0] = 30.0
-    assert bucket.take() == 0 and bucket.take() == pytest.approx(30.0)
+    assert await store.take("b", limit.rate, limit.calls) == 0
+    assert await store.take("b", limit.rate, limit.calls) == pytest.approx(30.0)
 
 
 def _guarded(tmp_path, limit=None):
@@ -221,7 +224,7 @@ async def test_refusals_and_interruptions_are_audited(tmp_path):
     assert limited.is_error and limited.error["kind"] == "rate_limited"
     assert "retry in 3600 s" in limited.text
 
-    guarded.bucket = None
+    guarded.limit = None
     guarded.service.api.sandbox_app.state.faults.latency = 5.0  # a slow account: the call is cut off first
     with anyio.move_on_after(0.2):
         await guarded.call("list_clients", {"page": 2}, caller)
