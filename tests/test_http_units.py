@@ -252,3 +252,31 @@ async def test_gate_counts_calls_and_requests():
     now[0] = 10.5
     assert gate.quiet_for() == pytest.approx(0.5) and await gate.wait_idle(0.1)
     assert RateLimit(3, 60.0).describe() == "3 tool calls per minute"
+
+
+@pytest.mark.anyio
+async def test_a_redis_store_that_does_not_answer_fails_fast_and_names_no_password():
+    import socket
+
+    from clientary_mcp.state import StoreUnavailable, open_store
+
+    with socket.socket() as s:  # a port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = open_store({"CLIENTARY_MCP_REDIS_URL": f"redis://:hunter2-password@127.0.0.1:{port}/0"})
+    try:
+        for op in (store.check(), store.take("rate:x", 1.0, 1), store.enter("calls:x", "m", 1, 5.0),
+                   store.claim("k", 5.0)):
+            with pytest.raises(StoreUnavailable) as info:
+                await op
+            assert "hunter2" not in str(info.value) and f"127.0.0.1:{port}" in str(info.value)
+        assert "hunter2" not in repr(store)
+    finally:
+        await store.aclose()
+
+
+def test_the_redis_url_must_be_a_redis_url():
+    from clientary_mcp.state import open_store
+
+    with pytest.raises(ConfigError, match="CLIENTARY_MCP_REDIS_URL must be a redis://"):
+        open_store({"CLIENTARY_MCP_REDIS_URL": "localhost:6379"})

@@ -8,12 +8,16 @@ replicas whose clocks differ still share one bucket. Any failure to get an answe
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from .store import StoreUnavailable
 
 PREFIX = "clientary-mcp:"
+# After a failure, answer "unavailable" at once for this long instead of waiting on every call for a
+# server that does not answer (a black-holed address costs the connect timeout each time).
+PAUSE = 1.0
 
 # KEYS[1] bucket; ARGV rate (tokens/s), burst. Returns the wait in seconds as a string (0 = taken).
 _TAKE = """
@@ -56,12 +60,15 @@ def describe(url: str) -> str:
 class RedisStore:
     name = "redis"
 
-    def __init__(self, url: str, *, timeout: float = 1.0, client: Any = None) -> None:
+    def __init__(self, url: str, *, timeout: float = 1.0, client: Any = None, pause: float = PAUSE) -> None:
         import redis.asyncio as aioredis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
         self.where = describe(url)
+        self.pause = pause
+        self._down_until = 0.0
+        self._down_message = ""
         self._errors = (aioredis.RedisError, OSError)
         # One quick retry (a dropped pooled connection), then fail: callers fail closed rather than wait.
         self._redis = client or aioredis.Redis.from_url(
@@ -74,10 +81,17 @@ class RedisStore:
         return f"RedisStore({self.where})"
 
     async def _run(self, what: str, op: Any) -> Any:
+        if time.monotonic() < self._down_until:
+            close = getattr(op, "close", None)
+            if close is not None:
+                close()  # the coroutine was never started
+            raise StoreUnavailable(self._down_message)
         try:
             return await op
         except self._errors as exc:
-            raise StoreUnavailable(f"the state store ({self.where}) did not answer ({type(exc).__name__})") from None
+            self._down_message = f"the state store ({self.where}) did not answer ({type(exc).__name__})"
+            self._down_until = time.monotonic() + self.pause
+            raise StoreUnavailable(self._down_message) from None
 
     async def claim(self, key: str, ttl: float) -> bool:
         done = await self._run("claim", self._redis.set(PREFIX + "claim:" + key, "1", nx=True,
