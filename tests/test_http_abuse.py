@@ -185,7 +185,7 @@ async def test_slow_and_idle_clients_are_dropped_and_do_not_starve_others(servic
 
 @pytest.mark.anyio
 async def test_websocket_upgrades_are_refused(service):
-    base, tokens = service["base"], service["tokens"]
+    base = service["base"]
     upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": "https://evil.example"}
     async with httpx.AsyncClient(timeout=10) as http:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import logging
 import os
 import re
@@ -31,6 +30,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -458,14 +458,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-def _opens_session(body: bytes) -> bool:
-    if b"initialize" not in body:
-        return False
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(message, dict) and message.get("method") == "initialize"
+def _may_open_session(headers: dict[str, str]) -> bool:
+    """Whether the SDK would treat this POST to /mcp as a session's opening request (stateful mode).
+
+    Decided as the SDK routes, by headers alone: no session id, and no protocol version or a
+    handshake-era one. Judging by the body instead could be fooled by a shape the SDK accepts and we do
+    not expect; a request that turns out not to open one gives its place back at once.
+    """
+    version = headers.get("mcp-protocol-version")
+    return "mcp-session-id" not in headers and (version is None or version in HANDSHAKE_PROTOCOL_VERSIONS)
 
 
 class AccessLayer:
@@ -583,8 +584,7 @@ class AccessLayer:
         if body is None:
             return
         limiter, gate = self.deployment.limiter, self.deployment.gate
-        opening = (scope.get("path") == "/mcp" and not self.web.stateless and "mcp-session-id" not in headers
-                   and _opens_session(body))
+        opening = scope.get("path") == "/mcp" and not self.web.stateless and _may_open_session(headers)
         member = await limiter.enter("calls", who)
         gate.enter("requests")  # counted before any await that could let a shutdown slip past it
         try:
