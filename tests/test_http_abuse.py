@@ -169,16 +169,24 @@ async def test_slow_and_idle_clients_are_dropped_and_do_not_starve_others(servic
         slow_body = await anyio.connect_tcp(host, port)
         await slow_body.send(f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {tokens['other']}\r\n"
                              "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{".encode())
-        await _bystander_works(base, tokens["other"])  # while all 41 are connected
+        # A keep-alive connection that starts its next request and never finishes the headers.
+        kept = await anyio.connect_tcp(host, port)
+        await kept.send(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += await kept.receive(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        await kept.send(b"GET /healthz HTTP/1.1\r\nHo")
+        await _bystander_works(base, tokens["other"])  # while all 42 are connected
         # The server closes every one of them (header deadline 1 s, body deadline 1 s); no client does.
-        for stream in idle + partial:
+        for stream in idle + partial + [kept]:
             assert await _closed_by_server(stream)
         answer = b""
         with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
             while True:
                 answer += await slow_body.receive(65536)
         assert answer.startswith(b"HTTP/1.1 408")
-        for stream in idle + partial + [slow_body]:
+        for stream in idle + partial + [kept, slow_body]:
             await stream.aclose()
     assert "did not arrive within 1 s" in service["server"].stderr
 

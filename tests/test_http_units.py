@@ -280,3 +280,15 @@ def test_the_redis_url_must_be_a_redis_url():
 
     with pytest.raises(ConfigError, match="CLIENTARY_MCP_REDIS_URL must be a redis://"):
         open_store({"CLIENTARY_MCP_REDIS_URL": "localhost:6379"})
+
+
+def test_caps_and_connection_limits_from_flags_and_variables():
+    env = {"CLIENTARY_MCP_MAX_SESSIONS": "4", "CLIENTARY_MCP_MAX_STREAMS": "3", "CLIENTARY_MCP_SESSION_IDLE": "90",
+           "CLIENTARY_MCP_HEADER_TIMEOUT": "2.5", "CLIENTARY_MCP_MAX_CONNECTIONS": "50"}
+    web = load_web_options(Namespace(max_calls="7", max_sessions="5"), env)
+    assert (web.caps.sessions, web.caps.streams, web.caps.calls, web.caps.session_idle) == (5, 3, 7, 90.0)
+    assert (web.header_timeout, web.max_connections, web.body_timeout, web.keep_alive) == (2.5, 50, 30.0, 5.0)
+    with pytest.raises(ConfigError, match="--max-sessions / CLIENTARY_MCP_MAX_SESSIONS must be a number from 1"):
+        load_web_options(Namespace(), {"CLIENTARY_MCP_MAX_SESSIONS": "lots"})
+    with pytest.raises(ConfigError, match="CLIENTARY_MCP_BODY_TIMEOUT must be a number"):
+        load_web_options(Namespace(), {"CLIENTARY_MCP_BODY_TIMEOUT": "0"})
