@@ -135,12 +135,12 @@ async def test_calls_in_flight_are_capped_per_principal(service):
                 tg.start_soon(call, n)
             body = {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
                     "params": {"name": "get_client", "arguments": {"id": 3}}}
-            while True:  # the two held calls take both places; then a third is refused, not queued
-                third = await http.post(base + "/mcp", json=body, headers=_headers(
-                    token, **{"mcp-protocol-version": "2026-07-28"}))
-                if third.status_code == 429:
-                    break
-                await anyio.sleep(0.05)
+            while (await http.get(base + "/readyz")).json()["calls_in_flight"] < 2:
+                await anyio.sleep(0.02)  # until both wait on the held account
+            # Both places are taken: a third request is refused at once, not queued.
+            third = await http.post(base + "/mcp", json=body, headers=_headers(
+                token, **{"mcp-protocol-version": "2026-07-28"}))
+            assert third.status_code == 429
             assert int(third.headers["Retry-After"]) >= 1 and "2 requests in flight" in third.text
             assert answers == []  # still held
             await _bystander_works(base, tokens["other"])

@@ -7,6 +7,7 @@ Both replicas act on one real-account-like Clientary (`clientary-mcp sandbox` on
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import anyio
@@ -61,9 +62,11 @@ def _records(work: Path, name: str) -> list[dict]:
 async def test_a_rate_limit_of_10_per_minute_allows_10_calls_across_both_replicas(replicas):
     bases, token = replicas["bases"], replicas["tokens"]["limited"]
     results: list[object] = []
+    go = anyio.Event()
 
     async def calls(base: str, n: int) -> None:
         async with http_client(base, token, mode="2026-07-28") as client:
+            await go.wait()
             for _ in range(n):
                 results.append(await client.call_tool("get_staff", {"id": 1}))
 
@@ -72,9 +75,14 @@ async def test_a_rate_limit_of_10_per_minute_allows_10_calls_across_both_replica
             for base in bases:
                 for _ in range(2):
                     tg.start_soon(calls, base, 4)  # 16 calls at once, half on each replica
+            await anyio.sleep(0)
+            started = time.monotonic()
+            go.set()
+        elapsed = time.monotonic() - started
     ok = [r for r in results if not r.is_error]
     limited = [r for r in results if r.is_error]
-    assert len(ok) == 10, [text(r) for r in limited]
+    # The bucket refills one call every 6 s: a run slower than that may earn one more, and no other.
+    assert 10 <= len(ok) <= 10 + int(elapsed // 6), [text(r) for r in limited]
     assert all(r.structured_content["error"]["kind"] == "rate_limited" for r in limited)
     assert all("10 tool calls per minute" in text(r) for r in limited)
 

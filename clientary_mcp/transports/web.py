@@ -558,6 +558,8 @@ class AccessLayer:
                     await self.app(scope, receive, send)
                 finally:
                     await limiter.leave("streams", principal.name, member)
+            elif method == "DELETE" and scope.get("path") == "/mcp" and headers.get("mcp-session-id"):
+                await self.app(scope, receive, self._releasing(principal.name, headers["mcp-session-id"], send))
             else:
                 await self.app(scope, receive, send)
         except CapFull as full:
@@ -565,6 +567,20 @@ class AccessLayer:
             await _problem(429, "too_many_requests", str(full),
                            {"Retry-After": str(full.retry_after)})(scope, receive, send)
         return principal.name
+
+    def _releasing(self, who: str, session_id: str, send: Send) -> Send:
+        """For a DELETE of a session: give its place back before the client hears that it is closed, so
+        a session opened right after it finds the place free."""
+
+        async def released(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 300:
+                held = self.deployment.sessions.get(session_id)
+                if held is not None and held[0] == who:
+                    del self.deployment.sessions[session_id]
+                    await self.deployment.limiter.leave("sessions", *held)
+            await send(message)
+
+        return released
 
     async def _post(self, who: str, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         """A request that carries calls: its body read within the deadline, then counted while it runs."""
