@@ -14,6 +14,7 @@ import anyio
 import httpx
 import pytest
 from external import redis_server
+from support import tool_error
 from test_http_support import (RedisProc, add_principal, clean_env, http_client, launch_sandbox, launch_server,
                                ready_all, text)
 
@@ -83,7 +84,7 @@ async def test_a_rate_limit_of_10_per_minute_allows_10_calls_across_both_replica
     limited = [r for r in results if r.is_error]
     # The bucket refills one call every 6 s: a run slower than that may earn one more, and no other.
     assert 10 <= len(ok) <= 10 + int(elapsed // 6), [text(r) for r in limited]
-    assert all(r.structured_content["error"]["kind"] == "rate_limited" for r in limited)
+    assert all(tool_error(r)["kind"] == "rate_limited" for r in limited)
     assert all("10 tool calls per minute" in text(r) for r in limited)
 
 
@@ -127,10 +128,10 @@ async def test_without_redis_limited_and_gated_calls_fail_closed_and_recover(rep
                     assert ready["status"] == "degraded" and ready["store"]["ok"] is False
                     assert "gated tools and rate-limited calls" in ready["store"]["refused"]
                 refused = await limited.call_tool("get_staff", {"id": 1})
-                assert refused.is_error and refused.structured_content["error"]["kind"] == "store_unavailable"
+                assert refused.is_error and tool_error(refused)["kind"] == "store_unavailable"
                 assert "nothing was done" in text(refused).lower()
                 gated = await free.call_tool("delete_client", {"id": 4})
-                assert gated.is_error and gated.structured_content["error"]["kind"] == "store_unavailable"
+                assert gated.is_error and tool_error(gated)["kind"] == "store_unavailable"
                 read = await free.call_tool("get_client", {"id": 1})  # no rate limit: reads go on
                 assert not read.is_error, text(read)
             finally:
