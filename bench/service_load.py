@@ -12,6 +12,14 @@ status is not 200, the answer is a JSON-RPC error, or the tool result has isErro
 
 Afterwards: the audit log must hold exactly one record per call, with an intact hash chain, and
 the server's peak RSS is VmHWM from /proc/<pid>/status before it is stopped.
+
+`--replicas 2 --redis` starts a redis-server on a free port and two servers sharing it
+(CLIENTARY_MCP_REDIS_URL), each with its own sandbox and audit log; sessions are dealt to the
+replicas round-robin. Every replica's log must hold one chain that verifies, and together one record
+per call. `--rate-limit` gives the calls a (generous) limit so each also takes from the shared
+bucket. Afterwards the cost of the state store per call is measured on its own: the operations one
+call makes there (enter and leave its place among the principal's requests in flight, and take from
+the bucket), timed against this redis-server and against the process-local store.
 """
 
 from __future__ import annotations
@@ -184,8 +192,8 @@ class Session:
         await self.http.aclose()
 
 
-async def load(url: str, clients: int, calls: int, headers: dict[str, str], seed: int) -> dict[str, Any]:
-    sessions = [Session(url, headers) for _ in range(clients)]
+async def load(urls: list[str], clients: int, calls: int, headers: dict[str, str], seed: int) -> dict[str, Any]:
+    sessions = [Session(urls[i % len(urls)], headers) for i in range(clients)]  # round-robin over replicas
     async with anyio.create_task_group() as tg:
         for s in sessions:
             tg.start_soon(s.open)
@@ -265,6 +273,44 @@ def rss_kb(pid: int) -> tuple[int, int]:
     return own, total
 
 
+class Redis:
+    """A throw-away redis-server on a free loopback port (nothing persisted)."""
+
+    def __init__(self, workdir: str):
+        import shutil
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("--redis needs redis-server (apt-get install redis-server)")
+        self.port = c.free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", workdir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        c.wait_port(self.port, self.proc)
+
+
+async def store_cost(redis_url: str | None, rounds: int = 2000) -> dict[str, float]:
+    """Microseconds per call of the store operations one call makes (enter, take, leave), per store."""
+    from clientary_mcp.state import open_store
+
+    costs: dict[str, float] = {}
+    kinds = [("embedded", {})] + ([("redis", {"CLIENTARY_MCP_REDIS_URL": redis_url})] if redis_url else [])
+    for label, env in kinds:
+        store = open_store(env)
+        try:
+            await store.check()
+            t0 = time.perf_counter()
+            for i in range(rounds):
+                await store.enter("calls:bench", str(i), 64, 120.0)
+                await store.take("rate:bench", 1e6, 1_000_000)
+                await store.leave("calls:bench", str(i))
+            costs[label if label == store.name else f"{label} ({store.name})"] = (time.perf_counter() - t0) / rounds * 1e6
+        finally:
+            await store.aclose()
+    return costs
+
+
 def main() -> int:
     p = c.parser("Streamable HTTP service under load: many sessions, mixed reads and writes, sandbox account.")
     p.add_argument("--clients", type=int, default=None, help="concurrent MCP sessions (default 50, quick 10)")
@@ -276,57 +322,85 @@ def main() -> int:
                    help="server command; {clientary}, {port}, {audit}, {python} are filled in "
                         f"(default: {DEFAULT_COMMAND!r})")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--replicas", type=int, default=1, help="servers behind the round-robin (default 1)")
+    p.add_argument("--redis", action="store_true", help="start a redis-server and share it (CLIENTARY_MCP_REDIS_URL)")
+    p.add_argument("--rate-limit", default=None, help="CLIENTARY_MCP_RATE_LIMIT of the servers, e.g. 100000/s")
     args = p.parse_args()
     clients = args.clients or (10 if args.quick else 50)
     calls = args.calls or (200 if args.quick else 10_000)
     headers = dict(h.split(":", 1) for h in args.header)
     headers = {k.strip(): v.strip() for k, v in headers.items()}
 
-    port = c.free_port()
-    url = f"http://127.0.0.1:{port}{args.path}"
-    with tempfile.TemporaryDirectory(prefix="clientary-bench-") as tmp:
-        audit = Path(tmp) / "audit.jsonl"
-        fields = {"clientary": shlex.join(c.clientary_command()), "port": port, "audit": shlex.quote(str(audit)),
-                  "python": shlex.quote(sys.executable)}
-        cmd = shlex.split(args.server_cmd.format(**fields))
-        log = open(Path(tmp) / "server.log", "w+")  # noqa: SIM115 - read back if the server fails to start
-        proc = subprocess.Popen(cmd, env=c.clean_env(), cwd=c.ROOT, stdout=log, stderr=subprocess.STDOUT)
-        try:
+    from clientary_mcp.safety.audit import verify
+
+    with tempfile.TemporaryDirectory(prefix="clientary-bench-") as tmp, contextlib.ExitStack() as stack:
+        redis = Redis(tmp) if args.redis else None
+        if redis is not None:
+            stack.callback(c.stop, redis.proc)
+        env = c.clean_env(**({"CLIENTARY_MCP_REDIS_URL": redis.url} if redis else {}),
+                          **({"CLIENTARY_MCP_RATE_LIMIT": args.rate_limit} if args.rate_limit else {}))
+        procs, urls, audits, logs, cmds = [], [], [], [], []
+        for n in range(args.replicas):
+            port = c.free_port()
+            audit = Path(tmp) / f"audit-{n}.jsonl"
+            fields = {"clientary": shlex.join(c.clientary_command()), "port": port,
+                      "audit": shlex.quote(str(audit)), "python": shlex.quote(sys.executable)}
+            cmd = shlex.split(args.server_cmd.format(**fields))
+            log = stack.enter_context(open(Path(tmp) / f"server-{n}.log", "w+"))  # read back if it fails
+            proc = subprocess.Popen(cmd, env=env, cwd=c.ROOT, stdout=log, stderr=subprocess.STDOUT)
+            stack.callback(c.stop, proc)
+            procs.append(proc)
+            urls.append(f"http://127.0.0.1:{port}{args.path}")
+            audits.append(audit)
+            logs.append(log)
+            cmds.append(cmd)
+        for url, proc, log, cmd in zip(urls, procs, logs, cmds):
             try:
                 anyio.run(ready, url, proc)
             except Exception:
                 log.seek(0)
                 print(f"server command: {shlex.join(cmd)}\n{log.read()[-3000:]}", file=sys.stderr)
                 raise
-            cpu_before = c.proc_cpu_seconds(proc.pid) or 0.0
-            result = anyio.run(load, url, clients, calls, headers, args.seed)
-            server_cpu = (c.proc_cpu_seconds(proc.pid) or 0.0) - cpu_before  # sessions opened and closed too
-            own_kb, total_kb = rss_kb(proc.pid)
-        finally:
+        cpu_before = sum(c.proc_cpu_seconds(proc.pid) or 0.0 for proc in procs)
+        result = anyio.run(load, urls, clients, calls, headers, args.seed)
+        # sessions opened and closed too
+        server_cpu = sum(c.proc_cpu_seconds(proc.pid) or 0.0 for proc in procs) - cpu_before
+        rss = [rss_kb(proc.pid) for proc in procs]
+        for proc in procs:
             c.stop(proc)
-            log.close()
-        lines = audit.read_text().splitlines() if audit.exists() else []
-        from clientary_mcp.safety.audit import verify
-
-        chain = verify(audit) if audit.exists() else None
+        costs = anyio.run(store_cost, redis.url if redis else None)
+        per_replica = []
+        for audit in audits:
+            lines = audit.read_text().splitlines() if audit.exists() else []
+            per_replica.append((len(lines), verify(audit) if audit.exists() else None))
+    cmd = cmds[0]
+    own_kb = max(r[0] for r in rss)
+    total_kb = max(r[1] for r in rss)
 
     lat = result["latencies"]
     errors = result["errors"]
     writes = sum(n for name, n in result["per_tool"].items() if name in {w[1] for w in WRITES})
+    where = (f"{args.replicas} replicas" + (" on one redis-server" if args.redis else "") + " behind round-robin"
+             if args.replicas > 1 else ("one server on redis" if args.redis else "one server"))
     report = c.Report("service_load", f"service_load: {clients} concurrent sessions, {calls:,} tools/call over "
-                                      f"Streamable HTTP, sandbox ({writes / calls:.0%} writes)")
+                                      f"Streamable HTTP, sandbox ({writes / calls:.0%} writes), {where}")
     report.add("throughput", calls / result["elapsed"], "calls/s", key=True)
     report.add("wall time", result["elapsed"], "s")
     report.add("latency p50", c.median(lat), "ms", key=True)
     report.add("latency p99", c.percentile(lat, 99), "ms", key=True)
     report.add("latency max", max(lat), "ms")
     report.add("errors", len(errors), "", ("==", 0))
-    report.add("audit records", len(lines), "", ("==", calls))
-    report.add("audit hash chain", "intact" if chain is not None and chain.ok else "BROKEN", "", "intact",
-               ok=chain is not None and chain.ok)
+    report.add("audit records", sum(n for n, _ in per_replica), "", ("==", calls))
+    for i, (n, chain) in enumerate(per_replica):
+        label = f" (replica {i + 1}: {n:,} records)" if len(per_replica) > 1 else ""
+        report.add("audit hash chain" + label, "intact" if chain is not None and chain.ok else "BROKEN", "",
+                   "intact", ok=chain is not None and chain.ok)
     report.add("server CPU per call", server_cpu / calls * 1000, "ms", key=True)
     report.add("load generator CPU per call", result["cpu"] / calls * 1000, "ms")
-    report.add("server peak RSS (VmHWM)", own_kb / 1024, "MiB", key=True)
+    report.add("server peak RSS (VmHWM)" + (", largest replica" if len(procs) > 1 else ""), own_kb / 1024, "MiB",
+               key=True)
+    for label, micros in costs.items():
+        report.add(f"state store per call, {label}", micros, "µs", key=label.startswith("redis"))
     if total_kb != own_kb:
         report.add("server + children peak RSS", total_kb / 1024, "MiB")
     report.note(f"server: {shlex.join(cmd)}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ConfigError
@@ -26,7 +26,7 @@ class ServerOptions:
     audit_log: str  # a path, or "-" for stderr
     confirm_mode: str = "token"
     confirm_ttl: float = 300.0
-    confirm_secret: bytes = b""
+    confirm_secret: bytes = field(default=b"", repr=False)  # never in a repr or a log line
     secret_is_configured: bool = False
     unconfirmed: frozenset[str] = frozenset()
     catalog: str = "full"  # or "compact": three meta-tools instead of the whole listing

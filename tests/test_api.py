@@ -654,3 +654,87 @@ def test_a_422_hint_fits_the_fields_clientary_named(errors, hint, not_hint):
     response = httpx.Response(422, json={"errors": errors})
     message = from_status(response, "POST", "/api/v2/clients").message
     assert hint in message and not_hint not in message.split("Nothing was changed;")[1], message
+
+
+# ---- a hostile or broken upstream costs bounded work -------------------------------------------------
+
+
+async def test_page_count_on_empty_pages_sends_one_request(api, make_client):
+    route = api.get("/api/v2/clients").mock(
+        return_value=json_response(200, {"page_count": 20_000, "page_size": 0, "clients": []}))
+    page = await make_client().list_all("/api/v2/clients", "clients")
+    assert route.call_count == 1 and page.items == []
+
+
+async def test_page_count_is_trusted_only_as_far_as_the_record_cap_needs(api, make_client):
+    def pages(request):
+        number = int(request.url.params["page"])
+        items = [{"id": number * 100 + i} for i in range(10)]
+        return json_response(200, {"page_count": 10**9, "page_size": 10, "clients": items})
+
+    route = api.get("/api/v2/clients").mock(side_effect=pages)
+    page = await make_client().list_all("/api/v2/clients", "clients", max_records=50)
+    assert route.call_count == 5 and len(page.items) == 50 and page.truncated
+
+
+async def test_an_empty_page_ends_the_fetch_whatever_page_count_says(api, make_client):
+    def pages(request):
+        number = int(request.url.params["page"])
+        items = [{"id": number}] if number <= 2 else []
+        return json_response(200, {"page_count": 400, "page_size": 1, "clients": items})
+
+    route = api.get("/api/v2/clients").mock(side_effect=pages)
+    page = await make_client(page_concurrency=2).list_all("/api/v2/clients", "clients", max_records=400)
+    assert [c["id"] for c in page.items] == [1, 2]
+    assert route.call_count <= 5  # page 3 is empty; at most the pages already asked for by the other worker
+
+
+async def test_a_response_body_is_read_only_up_to_the_limit(api):
+    sent = []
+
+    async def endless():
+        for _ in range(1000):  # 64 MB if it were all read
+            sent.append(1)
+            yield b"x" * 65536
+
+    api.get("/api/v2/clients/1").mock(return_value=httpx.Response(200, content=endless()))
+    client = ClientaryClient(Settings.for_base_url(BASE, TOKEN), transport=httpx.MockTransport(api.async_handler),
+                             max_response_bytes=1 << 20)
+    err = await failure(client.request("GET", "/api/v2/clients/1"))
+    assert err.kind == "bad_response" and "larger than 1048576 bytes" in err.message
+    assert len(sent) <= 20  # the rest was never pulled
+
+
+async def test_a_hostile_error_page_is_excerpted_in_linear_time(api, make_client):
+    page = "<html>" + "<script " * 19_000 + "</html>"  # 150 KB; the old expression took ~10 s on it
+    api.get("/api/v2/clients/1").mock(return_value=httpx.Response(500, html=page))
+    started = time.perf_counter()
+    err = await failure(make_client(max_retries=0).request("GET", "/api/v2/clients/1"))
+    # CPU-bound work cannot be cancelled, so the bound is checked afterwards: a hang guard, 100x above
+    # the milliseconds this takes, not a timing target (bench/ has those).
+    assert time.perf_counter() - started < 5
+    assert err.kind == "server" and len(err.message) < 600
+
+
+def _pieces(secret: str, size: int = 8) -> set[str]:
+    return {secret[i:i + size] for i in range(len(secret) - size + 1)}
+
+
+@pytest.mark.parametrize("cut", range(0, 30, 3))
+async def test_a_redirect_echoing_the_credentials_leaks_no_part_of_them(api, make_client, cut):
+    # The Location is cut to 120 characters for the message; wherever the cut falls, no piece remains.
+    pad = "p" * (120 - len("https://evil.example/") - cut)
+    for location in (f"https://evil.example/{pad}{BASIC}/x", f"https://{TOKEN}:{TOKEN}@evil.example/{pad}{TOKEN}"):
+        api.get("/api/v2/clients/1").mock(return_value=httpx.Response(302, headers={"location": location}))
+        err = await failure(make_client().request("GET", "/api/v2/clients/1"))
+        assert err.kind == "bad_response"
+        assert not any(piece in err.message for piece in _pieces(BASIC) | _pieces(TOKEN)), err.message
+
+
+def test_no_secret_in_the_repr_of_the_server_options():
+    from clientary_mcp.options import load_options
+
+    secret = "a-confirmation-secret-of-more-than-32-characters"
+    options = load_options(None, {"CLIENTARY_MCP_CONFIRM_SECRET": secret})
+    assert secret not in repr(options) and repr(secret.encode()) not in repr(options)
+    assert options.confirm_secret == secret.encode()

@@ -123,7 +123,8 @@ def test_health_and_readiness_need_no_token_and_show_no_secrets(servers):
         health = httpx.get(base + "/healthz", headers={"Host": "anything.example"}, timeout=5)
         ready = httpx.get(base + "/readyz", timeout=5)
         assert health.status_code == 200 and health.json()["status"] == "ok"
-        assert ready.status_code == 200 and ready.json() == {"status": "ready", "calls_in_flight": 0}
+        assert ready.status_code == 200 and ready.json() == {"status": "ready", "calls_in_flight": 0,
+                                                       "store": {"name": "memory", "ok": True}}
 
 
 @pytest.mark.parametrize("transport,method,path", [("http", "POST", "/mcp"), ("sse", "GET", "/sse"),

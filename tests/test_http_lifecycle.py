@@ -11,7 +11,8 @@ import subprocess
 import anyio
 import httpx
 import pytest
-from test_http_support import CLI, clean_env, http_client, launch_sandbox, launch_server, ready_all, text
+from test_http_support import (CLI, HoldingProxy, clean_env, http_client, launch_sandbox, launch_server, ready_all,
+                               text)
 from support import tool_error
 
 pytestmark = pytest.mark.slow
@@ -52,47 +53,50 @@ async def test_a_preview_on_one_replica_is_confirmed_on_another(tmp_path):
 
 @pytest.mark.anyio
 async def test_sigterm_lets_calls_in_flight_finish_and_loses_no_audit_record(tmp_path):
-    sandbox = launch_sandbox(tmp_path, "sandbox", TOKEN, "--latency", "1.5")
+    # Every wait below is on a condition: Clientary's answers are held by a proxy until the test has seen
+    # the calls in flight, the server draining and a late call refused; only then do they go out.
+    (sandbox_proc, sandbox_base), = ready_all([launch_sandbox(tmp_path, "sandbox", TOKEN)])
     audit = tmp_path / "audit.jsonl"
-    env = clean_env(tmp_path, CLIENTARY_BASE_URL=sandbox.base, CLIENTARY_API_TOKEN=TOKEN,
-                    CLIENTARY_MCP_AUDIT_LOG=str(audit), CLIENTARY_MCP_SHUTDOWN_TIMEOUT="10")
-    (sandbox_proc, _), (server, base) = ready_all([sandbox, launch_server(tmp_path, "server", ["--transport", "http"], env)])
+    proxy = HoldingProxy(int(sandbox_base.rsplit(":", 1)[1]))
+    server = None
     try:
-        answers: dict[str, object] = {}
-        opened: list[str] = []
+        async with proxy.running():
+            env = clean_env(tmp_path, CLIENTARY_BASE_URL=proxy.base, CLIENTARY_API_TOKEN=TOKEN,
+                            CLIENTARY_MCP_AUDIT_LOG=str(audit), CLIENTARY_MCP_SHUTDOWN_TIMEOUT="20")
+            launch = launch_server(tmp_path, "server", ["--transport", "http"], env)
+            server = launch.proc
+            (_, base), = await anyio.to_thread.run_sync(ready_all, [launch])
+            answers: dict[str, object] = {}
 
-        async def call(key: str, tool: str, args: dict, mode: str, go: anyio.Event) -> None:
-            try:
-                async with http_client(base, mode=mode) as client:  # the handshake, if any, happens here
-                    opened.append(key)
-                    await go.wait()
-                    answers[key] = await client.call_tool(tool, args)
-            except Exception as exc:  # a session's closing DELETE may meet a stopped server; the answer counts
-                answers.setdefault(key, exc)
+            async def call(key: str, tool: str, args: dict, mode: str) -> None:
+                try:
+                    async with http_client(base, mode=mode) as client:  # the handshake, if any, happens here
+                        answers[key] = await client.call_tool(tool, args)
+                except Exception as exc:  # a session's closing DELETE may meet a stopped server; the answer counts
+                    answers.setdefault(key, exc)
 
-        with anyio.fail_after(30):
-            go = anyio.Event()
-            async with anyio.create_task_group() as tg:
-                for n in (1, 2, 3):
-                    tg.start_soon(call, f"get{n}", "get_client", {"id": n}, "2026-07-28", go)
-                tg.start_soon(call, "project", "get_project", {"id": 1}, "legacy", go)
-                tg.start_soon(call, "list", "list_clients", {"page": 1}, "legacy", go)
-                while len(opened) < 5:
-                    await anyio.sleep(0.02)
-                go.set()
-                async with httpx.AsyncClient(timeout=5) as http:
-                    while (await http.get(base + "/readyz")).json()["calls_in_flight"] < 5:
-                        await anyio.sleep(0.02)  # until all five wait on the slow account
+            async def readyz(http: httpx.AsyncClient) -> httpx.Response:
+                return await http.get(base + "/readyz")
+
+            with anyio.fail_after(60):
+                async with anyio.create_task_group() as tg, httpx.AsyncClient(timeout=10) as http:
+                    for n in (1, 2, 3):
+                        tg.start_soon(call, f"get{n}", "get_client", {"id": n}, "2026-07-28")
+                    tg.start_soon(call, "project", "get_project", {"id": 1}, "legacy")
+                    tg.start_soon(call, "list", "list_clients", {"page": 1}, "legacy")
+                    while (await readyz(http)).json()["calls_in_flight"] < 5:
+                        await anyio.sleep(0.02)  # until all five wait on the held account
                     server.terminate()
-                    await anyio.sleep(0.2)
-                    assert (await http.get(base + "/readyz")).status_code == 503  # draining
-                late = anyio.Event()
-                late.set()
-                tg.start_soon(call, "late", "get_staff", {"id": 1}, "2026-07-28", late)
-            code = await anyio.to_thread.run_sync(lambda: server.wait(15))
-        assert code == 0, server.stderr
+                    while (await readyz(http)).status_code != 503:  # draining; the calls are still held
+                        await anyio.sleep(0.02)
+                    await call("late", "get_staff", {"id": 1}, "2026-07-28")
+                    assert "get1" not in answers  # still held: the late call met a draining server
+                    proxy.release.set()
+                code = await anyio.to_thread.run_sync(lambda: server.wait(30))
+            assert code == 0, server.stderr
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         sandbox_proc.stop()
 
     for key in ("get1", "get2", "get3", "project", "list"):

@@ -148,3 +148,46 @@ def test_audit_names_every_principal_and_no_secret_leaks_anywhere(deployment):
         for secret in secrets:
             assert secret not in content, f"a secret appeared in the {where}"
     assert "401" in server.stdout + server.stderr or "refused a request" in server.stderr  # the log did record refusals
+
+
+async def _wait_for_line(proc, line: str, count: int = 1) -> None:
+    while proc.stderr.count(line) < count:
+        await anyio.sleep(0.05)
+
+
+@pytest.mark.anyio
+async def test_sighup_reloads_the_principals_file_and_the_access_log_names_no_token(tmp_path):
+    import signal
+
+    from clientary_mcp.transports.principals import main as principals_cli
+
+    file = tmp_path / "principals.json"
+    tokens = {name: add_principal(file, name, "--sandbox") for name in ("alice", "bob")}
+    (server, base), = ready_all([launch_server(tmp_path, "server", ["--transport", "http", "--principals", str(file)],
+                                               clean_env(tmp_path, CLIENTARY_MCP_AUDIT_LOG=str(tmp_path / "a.jsonl")))])
+    try:
+        with anyio.fail_after(40):
+            async with http_client(base, tokens["alice"]) as alice:
+                async with http_client(base, tokens["bob"], mode="2026-07-28") as bob:
+                    assert not (await bob.call_tool("list_clients", {})).is_error
+                assert principals_cli(["remove", "bob", "--file", str(file)]) == 0
+                server.popen.send_signal(signal.SIGHUP)
+                await _wait_for_line(server, "SIGHUP: reloaded")
+                async with httpx.AsyncClient(timeout=10) as http:
+                    locked_out = await http.post(base + "/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                                                 headers={"Authorization": f"Bearer {tokens['bob']}"})
+                assert locked_out.status_code == 401  # without a restart
+                assert not (await alice.call_tool("list_clients", {})).is_error  # her open session goes on
+
+                file.write_text("{not json")
+                server.popen.send_signal(signal.SIGHUP)
+                await _wait_for_line(server, "SIGHUP: kept the previous principals")
+                assert not (await alice.call_tool("get_client", {"id": 1})).is_error
+    finally:
+        server.stop()
+    log = server.stderr
+    assert log.count("SIGHUP: kept the previous principals") == 1 and "Traceback" not in log
+    assert "POST /mcp 200 principal=alice" in log and "POST /mcp 401 principal=- " in log
+    assert "principal=bob" in log
+    for token in tokens.values():
+        assert token not in log

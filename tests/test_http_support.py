@@ -167,3 +167,79 @@ def add_principal(file: Path, name: str, *flags: str) -> str:
         code = main(["add", name, "--file", str(file), *flags])
     assert code == 0, err.getvalue()
     return out.getvalue().strip()
+
+
+class HoldingProxy:
+    """A TCP proxy in front of an upstream whose answers are held back until `release` is set.
+
+    Requests pass at once; the upstream's bytes wait. Calls that reach the account stay in flight for as
+    long as a test needs, which makes "while calls are in flight" a condition rather than a timing guess.
+    """
+
+    def __init__(self, upstream_port: int):
+        import anyio
+
+        self.upstream_port = upstream_port
+        self.release = anyio.Event()
+        self.base = ""
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator["HoldingProxy"]:
+        import anyio
+        from anyio.abc import SocketAttribute
+
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        self.base = f"http://127.0.0.1:{listener.extra(SocketAttribute.local_port)}"
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(listener.serve, self._relay)
+            try:
+                yield self
+            finally:
+                tg.cancel_scope.cancel()
+
+    async def _relay(self, client: Any) -> None:
+        import anyio
+
+        async with client, await anyio.connect_tcp("127.0.0.1", self.upstream_port) as upstream:
+            async with anyio.create_task_group() as tg:
+                async def pipe(source: Any, sink: Any, hold: bool) -> None:
+                    if hold:
+                        await self.release.wait()
+                    with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        async for chunk in source:
+                            await sink.send(chunk)
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(pipe, client, upstream, False)
+                tg.start_soon(pipe, upstream, client, True)
+
+
+class RedisProc:
+    """A real redis-server on a free loopback port, nothing persisted; `stop()` kills it, `start()` again
+    brings it back on the same port (empty, as after a crash without persistence)."""
+
+    def __init__(self, binary: str, workdir: Path):
+        self.binary, self.workdir = binary, workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.popen: subprocess.Popen | None = None
+
+    def start(self) -> "RedisProc":
+        self.popen = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                       "--appendonly", "no", "--dir", str(self.workdir)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise AssertionError(f"redis-server exited with {self.popen.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return self
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not answer PING")
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=10)

@@ -18,7 +18,8 @@ from clientary_mcp.config import ConfigError
 from clientary_mcp.options import load_options
 from clientary_mcp.safety.policy import Policy
 from clientary_mcp.transports.principals import Directory, hash_token, load_principals, parse_entry
-from clientary_mcp.transports.ratelimit import Bucket, Gate, GuardedService, RateLimit
+from clientary_mcp.state.memory import MemoryStore
+from clientary_mcp.transports.ratelimit import Gate, GuardedService, RateLimit
 from clientary_mcp.service import Caller
 from clientary_mcp.tools import BY_NAME
 from clientary_mcp.transports.web import build_deployment, host_allowed, is_loopback, load_web_options, origin_allowed
@@ -192,13 +193,15 @@ def test_rate_limit_forms(text, expected):
     assert RateLimit.parse(text) == expected
 
 
-def test_bucket_allows_a_burst_then_paces():
+@pytest.mark.anyio
+async def test_bucket_allows_a_burst_then_paces():
     now = [0.0]
-    bucket = Bucket(RateLimit(2, 60.0), clock=lambda: now[0])
-    assert bucket.take() == 0 and bucket.take() == 0
-    assert bucket.take() == pytest.approx(30.0)
+    store, limit = MemoryStore(clock=lambda: now[0]), RateLimit(2, 60.0)
+    assert await store.take("b", limit.rate, limit.calls) == 0 and await store.take("b", limit.rate, limit.calls) == 0
+    assert await store.take("b", limit.rate, limit.calls) == pytest.approx(30.0)
     now[0] = 30.0
-    assert bucket.take() == 0 and bucket.take() == pytest.approx(30.0)
+    assert await store.take("b", limit.rate, limit.calls) == 0
+    assert await store.take("b", limit.rate, limit.calls) == pytest.approx(30.0)
 
 
 def _guarded(tmp_path, limit=None):
@@ -221,7 +224,7 @@ async def test_refusals_and_interruptions_are_audited(tmp_path):
     assert limited.is_error and limited.error["kind"] == "rate_limited"
     assert "retry in 3600 s" in limited.text
 
-    guarded.bucket = None
+    guarded.limit = None
     guarded.service.api.sandbox_app.state.faults.latency = 5.0  # a slow account: the call is cut off first
     with anyio.move_on_after(0.2):
         await guarded.call("list_clients", {"page": 2}, caller)
@@ -249,3 +252,43 @@ async def test_gate_counts_calls_and_requests():
     now[0] = 10.5
     assert gate.quiet_for() == pytest.approx(0.5) and await gate.wait_idle(0.1)
     assert RateLimit(3, 60.0).describe() == "3 tool calls per minute"
+
+
+@pytest.mark.anyio
+async def test_a_redis_store_that_does_not_answer_fails_fast_and_names_no_password():
+    import socket
+
+    from clientary_mcp.state import StoreUnavailable, open_store
+
+    with socket.socket() as s:  # a port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = open_store({"CLIENTARY_MCP_REDIS_URL": f"redis://:hunter2-password@127.0.0.1:{port}/0"})
+    try:
+        for op in (store.check(), store.take("rate:x", 1.0, 1), store.enter("calls:x", "m", 1, 5.0),
+                   store.claim("k", 5.0)):
+            with pytest.raises(StoreUnavailable) as info:
+                await op
+            assert "hunter2" not in str(info.value) and f"127.0.0.1:{port}" in str(info.value)
+        assert "hunter2" not in repr(store)
+    finally:
+        await store.aclose()
+
+
+def test_the_redis_url_must_be_a_redis_url():
+    from clientary_mcp.state import open_store
+
+    with pytest.raises(ConfigError, match="CLIENTARY_MCP_REDIS_URL must be a redis://"):
+        open_store({"CLIENTARY_MCP_REDIS_URL": "localhost:6379"})
+
+
+def test_caps_and_connection_limits_from_flags_and_variables():
+    env = {"CLIENTARY_MCP_MAX_SESSIONS": "4", "CLIENTARY_MCP_MAX_STREAMS": "3", "CLIENTARY_MCP_SESSION_IDLE": "90",
+           "CLIENTARY_MCP_HEADER_TIMEOUT": "2.5", "CLIENTARY_MCP_MAX_CONNECTIONS": "50"}
+    web = load_web_options(Namespace(max_calls="7", max_sessions="5"), env)
+    assert (web.caps.sessions, web.caps.streams, web.caps.calls, web.caps.session_idle) == (5, 3, 7, 90.0)
+    assert (web.header_timeout, web.max_connections, web.body_timeout, web.keep_alive) == (2.5, 50, 30.0, 5.0)
+    with pytest.raises(ConfigError, match="--max-sessions / CLIENTARY_MCP_MAX_SESSIONS must be a number from 1"):
+        load_web_options(Namespace(), {"CLIENTARY_MCP_MAX_SESSIONS": "lots"})
+    with pytest.raises(ConfigError, match="CLIENTARY_MCP_BODY_TIMEOUT must be a number"):
+        load_web_options(Namespace(), {"CLIENTARY_MCP_BODY_TIMEOUT": "0"})

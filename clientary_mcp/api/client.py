@@ -7,12 +7,13 @@ import functools
 import random
 import time
 from typing import Any, Awaitable, Callable
+from urllib.parse import quote
 
 import anyio
 import httpx
 
 from .. import __version__
-from ..config import Settings
+from ..config import Settings, redact
 from . import errors, trace
 from .errors import ClientaryError
 from .pagination import EnvelopeError, Page, merge, pages_needed, parse_page, parse_unpaginated
@@ -27,6 +28,8 @@ _READ_RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProto
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Failures raised before a connection is even attempted.
 _NEVER_SENT = _NOT_SENT + (httpx.UnsupportedProtocol,)
+# The largest response body read (after decompression); Clientary's biggest pages are far below it.
+MAX_RESPONSE_BYTES = 16 << 20
 
 
 def _redacting(method):
@@ -58,8 +61,10 @@ class ClientaryClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[object]] | None = None,
         clock: Callable[[], float] | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.settings = settings
+        self.max_response_bytes = max_response_bytes
         self._transport = transport
         self._sleep = sleep or anyio.sleep
         self._clock = clock or time.monotonic
@@ -68,7 +73,8 @@ class ClientaryClient:
         self._http: httpx.AsyncClient | None = None
         token = settings.api_token
         basic = base64.b64encode(f"{token}:{token}".encode()).decode()
-        self._secrets = (token, basic)
+        # Also as they would appear in a URL (a Location header may echo the credentials).
+        self._secrets = tuple(dict.fromkeys((token, basic, quote(token, safe=""), quote(basic, safe=""))))
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -152,10 +158,15 @@ class ClientaryClient:
         async def worker() -> None:
             for number in queue:
                 try:
-                    results[number] = await self.list_page(path, key, page=number, params=params)
+                    page = await self.list_page(path, key, page=number, params=params)
                 except ClientaryError as exc:
                     failures.append(exc)
                     tg.cancel_scope.cancel()
+                    return
+                results[number] = page
+                if not page.items:  # past the last record, whatever page_count said: ask for no more pages
+                    for _ in queue:
+                        pass
                     return
 
         async with anyio.create_task_group() as tg:
@@ -163,7 +174,7 @@ class ClientaryClient:
                 tg.start_soon(worker)
         if failures:
             raise failures[0]
-        return [results[n] for n in numbers]
+        return [results[n] for n in numbers if n in results]
 
     async def _send(self, method: str, path: str, *, params: dict | None, json: Any) -> httpx.Response:
         if not path.startswith("/"):
@@ -181,7 +192,7 @@ class ClientaryClient:
             response: httpx.Response | None = None
             retry_after: float | None = None
             try:
-                response = await http.request(method, path, params=params or None, json=json)
+                response = await self._fetch(http, method, path, params, json)
             except httpx.TransportError as exc:
                 trace.add(method, path, None, (time.perf_counter() - t0) * 1000, attempt)
                 if not safe and not isinstance(exc, _NEVER_SENT):
@@ -194,6 +205,7 @@ class ClientaryClient:
                 if status < 300:
                     return response
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
+                response = self._scrubbed(response)  # before any excerpt is cut from it
                 if not safe and status >= 500:
                     said = errors.snippet(response.text, 120)
                     cause = f"Clientary answered HTTP {status}" + (f" ({said})" if said else "")
@@ -216,6 +228,43 @@ class ClientaryClient:
             raise errors.from_transport(
                 failure, method, path, attempts=attempt, server=self.settings.base_url
             ) from failure
+
+    async def _fetch(self, http: httpx.AsyncClient, method: str, path: str, params: dict | None,
+                     json: Any) -> httpx.Response:
+        """Send, and read the body only up to `max_response_bytes` (a hostile or broken server could send
+        anything)."""
+        request = http.build_request(method, path, params=params or None, json=json)
+        response = await http.send(request, stream=True)
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise errors.bad_response(method, path, f"the body is larger than {self.max_response_bytes} "
+                                              "bytes, more than any Clientary answer", status=response.status_code,
+                                              write=method not in _SAFE_METHODS)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        # Already decoded: the copy must not claim an encoding (or a length) its body no longer has.
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length")]
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=request,
+                              extensions=response.extensions)
+
+    def _scrubbed(self, response: httpx.Response) -> httpx.Response:
+        """The failed response with our credentials blanked in its body and headers, so an excerpt cut
+        from it later cannot hold a part of a secret that the exact-match scrub would miss."""
+        text = response.text
+        clean_text = redact(text, self._secrets)
+        headers = [(k, redact(v, self._secrets)) for k, v in response.headers.multi_items()
+                   if k.lower() != "content-length"]
+        if clean_text == text and headers == [(k, v) for k, v in response.headers.multi_items()
+                                              if k.lower() != "content-length"]:
+            return response
+        body = clean_text.encode(response.encoding or "utf-8", errors="replace")
+        return httpx.Response(response.status_code, headers=headers, content=body, request=response.request)
 
     @staticmethod
     def _unknown_outcome(exc: httpx.TransportError, method: str, path: str, attempt: int) -> ClientaryError:

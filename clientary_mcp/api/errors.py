@@ -110,18 +110,65 @@ class UnknownOutcomeError(ClientaryError):
 
 # ---- response bodies -------------------------------------------------------------------------
 
-_TAG = re.compile(r"<[^>]*>")
-_HIDDEN = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_HIDDEN = ("script", "style", "head")  # elements whose content is not text a person reads
 _SPACE = re.compile(r"\s+")
+_SCAN_LIMIT = 256 * 1024  # characters of a body looked at: an excerpt is a few hundred
+
+
+def _tag_name(tag: str) -> str:
+    name = tag.lstrip("/").split(None, 1)[0] if tag.strip("/ ") else ""
+    return name.rstrip("/").lower()
+
+
+def _strip_tags(text: str) -> tuple[str, str]:
+    """(title, text without tags or hidden elements), in one left-to-right pass.
+
+    Every search starts where the previous one ended, and a search that finds nothing ends the pass, so
+    the work is linear in the length of the text whatever it holds (`<script ` repeated, say).
+    """
+    lower = text.lower()
+    title = ""
+    start = lower.find("<title")
+    if start >= 0:
+        open_end = lower.find(">", start)
+        close = lower.find("</title", open_end) if open_end >= 0 else -1
+        if close >= 0:
+            title = text[open_end + 1:close]
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        lt = text.find("<", i)
+        if lt < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:lt])
+        gt = text.find(">", lt)
+        if gt < 0:
+            break  # an unclosed tag runs to the end
+        name = _tag_name(text[lt + 1:gt])
+        out.append(" ")
+        i = gt + 1
+        if name in _HIDDEN and not text.startswith("/", lt + 1):
+            close = lower.find("</" + name, i)
+            if close < 0:
+                break  # hidden to the end
+            gt = text.find(">", close)
+            if gt < 0:
+                break
+            i = gt + 1
+    title = title.replace("<", " ").replace(">", " ")
+    return title, "".join(out)
 
 
 def snippet(text: str, limit: int = 200) -> str:
-    """Short, single-line, tag-free excerpt of a body; HTML pages are reduced to title and text."""
+    """Short, single-line, tag-free excerpt of a body; HTML pages are reduced to title and text.
+
+    Linear time in the body's length (and only its start is looked at): a hostile error page must not
+    cost the server more than reading it.
+    """
+    text = text[:_SCAN_LIMIT]
     if "<" in text and ">" in text:
-        found = _TITLE.search(text)
-        title = _TAG.sub(" ", found.group(1)) if found else ""
-        text = _TAG.sub(" ", _HIDDEN.sub(" ", text))
+        title, text = _strip_tags(text)
         text = f"{title} — {text}" if title.strip() else text
         text = html.unescape(text)
     text = _SPACE.sub(" ", "".join(c if c.isprintable() else " " for c in text)).strip()

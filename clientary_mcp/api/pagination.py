@@ -72,11 +72,16 @@ def parse_unpaginated(data: Any, key: str) -> Page:
 
 
 def pages_needed(first: Page, cap: int) -> int:
-    """Last page to fetch so that at least `cap` records arrive (never beyond the known page count)."""
+    """Last page to fetch so that at least `cap` records arrive (never beyond the known page count).
+
+    `page_count` comes from the server, so it is trusted only as far as the record cap can need: pages of
+    `page_size` (or, without it, of the first page's length) records each. An empty first page means
+    there is nothing to fetch, whatever `page_count` claims.
+    """
     known = first.page_count or 1
-    per_page = first.page_size or len(first.items)
-    if per_page <= 0:
-        return known
+    per_page = max(first.page_size or 0, len(first.items))
+    if not first.items or per_page <= 0:
+        return 1
     return max(1, min(known, math.ceil(cap / per_page)))
 
 

@@ -87,6 +87,14 @@ def build() -> Parser:
                      help="no Streamable HTTP sessions, for replicas without sticky sessions (CLIENTARY_MCP_STATELESS)")
     net.add_argument("--shutdown-timeout", type=float, metavar="SECONDS",
                      help="seconds to let calls in flight finish when stopping (CLIENTARY_MCP_SHUTDOWN_TIMEOUT)")
+    net.add_argument("--max-sessions", metavar="N",
+                     help="open sessions per principal (CLIENTARY_MCP_MAX_SESSIONS; default 32)")
+    net.add_argument("--max-streams", metavar="N",
+                     help="open SSE streams per principal (CLIENTARY_MCP_MAX_STREAMS; default 16)")
+    net.add_argument("--max-calls", metavar="N",
+                     help="requests in flight per principal (CLIENTARY_MCP_MAX_CALLS; default 64)")
+    net.add_argument("--session-idle", metavar="SECONDS",
+                     help="seconds before an idle session closes (CLIENTARY_MCP_SESSION_IDLE; default 300)")
 
     call = sub.add_parser("call", help="run one tool and print its result",
                           description="Run one tool through the server's own call path (policy, confirmation, "

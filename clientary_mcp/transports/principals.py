@@ -347,7 +347,7 @@ def _remove(args: argparse.Namespace) -> int:
         raise ConfigError(f"no principal '{args.name}' in {path}")
     data["principals"] = kept
     _write(path, data)
-    print(f"Removed principal '{args.name}' from {path}; its token no longer works once the server restarts.",
+    print(f"Removed principal '{args.name}' from {path}; its token stops working when the server reloads the file (SIGHUP) or restarts.",
           file=sys.stderr)
     return 0
 

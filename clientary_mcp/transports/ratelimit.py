@@ -1,25 +1,26 @@
 """What the network server puts in front of each principal's ToolService.
 
-`RateLimit` is a per-principal token bucket; `Gate` counts calls in flight so a shutdown can wait for
-them; `GuardedService` applies both and makes sure every call leaves exactly one audit record — also
-one refused here (rate limit, shutting down) or cut off by cancellation, which ToolService never sees
-or cannot finish.
+`RateLimit` is a per-principal token bucket kept in the state store (so replicas sharing a store share
+the bucket); `Gate` counts calls in flight so a shutdown can wait for them; `GuardedService` applies both
+and makes sure every call leaves exactly one audit record — also one refused here (rate limit, store
+unreachable, shutting down) or cut off by cancellation, which ToolService never sees or cannot finish.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
 from ..config import ConfigError
 from ..service import Caller, ToolResult, ToolService
+from ..state import StateStore, StoreUnavailable
+from ..tools import BY_NAME
 
 _PERIODS = {unit: seconds for seconds, units in ((1.0, "s sec secs second seconds"),
                                                  (60.0, "m min mins minute minutes"),
@@ -48,32 +49,10 @@ class RateLimit:
     def describe(self) -> str:
         return f"{self.calls} tool calls per {_PERIOD_WORD[self.period]}"
 
-
-@dataclass
-class Bucket:
-    """Token bucket: `limit.calls` at once, refilled evenly over `limit.period`."""
-
-    limit: RateLimit
-    clock: Callable[[], float] = time.monotonic
-    _tokens: float = field(init=False)
-    _at: float = field(init=False)
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        self._tokens = float(self.limit.calls)
-        self._at = self.clock()
-
-    def take(self) -> float:
-        """0 if a call may go ahead now, else the seconds until one may."""
-        with self._lock:
-            now = self.clock()
-            rate = self.limit.calls / self.limit.period
-            self._tokens = min(float(self.limit.calls), self._tokens + (now - self._at) * rate)
-            self._at = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return 0.0
-            return (1.0 - self._tokens) / rate
+    @property
+    def rate(self) -> float:
+        """Tokens per second: the bucket holds `calls` and refills evenly over `period`."""
+        return self.calls / self.period
 
 
 class Gate:
@@ -118,14 +97,21 @@ class Gate:
 
 
 class GuardedService:
-    """A ToolService as seen by one principal of the network server (same `tools`, `call`, `audit`, `api`)."""
+    """A ToolService as seen by one principal of the network server (same `tools`, `call`, `audit`, `api`).
+
+    `store` holds the principal's bucket (key `rate:<principal>`). It must answer for a rate-limited call
+    and for a gated tool (whose single use it keeps); if it cannot, those calls are refused with a clear
+    error and nothing is done. Reads and writes of a principal without a rate limit do not touch it.
+    """
 
     def __init__(self, service: ToolService, gate: Gate, limit: RateLimit | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 store: StateStore | None = None):
+        from ..state.memory import MemoryStore
+
         self.service = service
         self.gate = gate
         self.limit = limit
-        self.bucket = Bucket(limit, clock) if limit else None
+        self.store: StateStore = store if store is not None else MemoryStore()
 
     @property
     def tools(self) -> Any:
@@ -149,15 +135,24 @@ class GuardedService:
             message = ("The server is shutting down and takes no new calls; nothing was done. "
                        "Call again in a few seconds (another replica, or this one after its restart, will answer).")
             return self._refuse(name, arguments, caller, started, "shutting_down", message, {"retry_after_seconds": 5})
-        if self.bucket is not None:
-            wait = self.bucket.take()
-            if wait > 0:
-                seconds = max(1, math.ceil(wait))
-                assert self.limit is not None
-                message = (f"Rate limit reached: principal '{caller.principal}' may make {self.limit.describe()}. "
-                           f"Nothing was done; retry in {seconds} s.")
-                return self._refuse(name, arguments, caller, started, "rate_limited", message,
-                                    {"retry_after_seconds": seconds})
+        spec = BY_NAME.get(name) if isinstance(name, str) else None
+        try:
+            if self.limit is not None:
+                wait = await self.store.take(f"rate:{caller.principal}", self.limit.rate, self.limit.calls)
+                if wait > 0:
+                    seconds = max(1, math.ceil(wait))
+                    message = (f"Rate limit reached: principal '{caller.principal}' may make {self.limit.describe()}. "
+                               f"Nothing was done; retry in {seconds} s.")
+                    return self._refuse(name, arguments, caller, started, "rate_limited", message,
+                                        {"retry_after_seconds": seconds})
+            if spec is not None and spec.kind == "gated":
+                await self.store.check()
+        except StoreUnavailable as exc:
+            why = "its rate limit" if self.limit is not None else "the single use of its confirmation"
+            message = (f"Refused: {exc}, and this call depends on it ({why}). Nothing was done; retry in a "
+                       "few seconds. Reads of principals without a rate limit still work; /readyz shows the state.")
+            return self._refuse(name, arguments, caller, started, "store_unavailable", message,
+                                {"retry_after_seconds": 5})
         self.gate.enter()
         try:
             return await self.service.call(name, arguments, caller, **kwargs)
