@@ -243,12 +243,16 @@ class Deployment:
 
     def __init__(self, principals: list[Principal], directory: Directory | None, audit: AuditLog, gate: Gate,
                  local: Principal | None = None, oauth: ResourceServer | None = None, catalog: str = "full",
+                 json_answers: bool = False,
                  store: StateStore | None = None, caps: Caps = Caps(), builder: _Builder | None = None,
                  principals_file: str | None = None):
         from ..state.memory import MemoryStore
 
         self.principals = principals
         self.catalog = catalog  # "full" or "compact" (ServerOptions.catalog)
+        # Token mode never sends the client a request, so a POST can be answered with plain JSON
+        # instead of an SSE stream (cheaper for both ends); elicit mode may need the stream to ask.
+        self.json_answers = json_answers
         self.directory = directory
         self.audit = audit
         self.gate = gate
@@ -353,15 +357,18 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
         oauth, options, env, audit, lambda service, limit: GuardedService(service, gate, limit, store),
         web.rate_limit, Principal, server_account, shared_sandbox)
     if specs is None and resource is not None:
-        return Deployment([], None, audit, gate, oauth=resource, catalog=options.catalog, store=store,
+        return Deployment([], None, audit, gate, oauth=resource, catalog=options.catalog,
+                          json_answers=options.confirm_mode == "token", store=store,
                           caps=web.caps, builder=builder)
     if specs is None:
         local = builder.local()
-        return Deployment([local], None, audit, gate, local, catalog=options.catalog, store=store, caps=web.caps,
+        return Deployment([local], None, audit, gate, local, catalog=options.catalog,
+                          json_answers=options.confirm_mode == "token", store=store, caps=web.caps,
                           builder=builder)
     principals = [builder.principal(spec, own) for spec in specs]
     directory = Directory([(p.spec.token_hashes, p) for p in principals if p.spec is not None])
-    return Deployment(principals, directory, audit, gate, oauth=resource, catalog=options.catalog, store=store,
+    return Deployment(principals, directory, audit, gate, oauth=resource, catalog=options.catalog,
+                      json_answers=options.confirm_mode == "token", store=store,
                       caps=web.caps, builder=builder, principals_file=web.principals)
 
 
@@ -699,7 +706,7 @@ def build_app(deployment: Deployment, web: WebOptions) -> ASGIApp:
         # sessions locking the others out.
         manager = _Sessions(deployment, app=server, stateless=web.stateless, security_settings=security,
                             max_request_body_size=web.max_body, session_idle_timeout=web.caps.session_idle,
-                            max_sessions=None)
+                            max_sessions=None, json_response=deployment.json_answers)
         endpoint: ASGIApp = StreamableHTTPASGIApp(manager)
         if oauth is not None:  # a call outside the token's scopes gets 403 insufficient_scope (step-up)
             endpoint = oauth.guard(endpoint, web.max_body)
@@ -813,7 +820,8 @@ def serve_http(args: Any) -> int:
     # default 7 s + 2 s stays inside `docker stop`'s 10 s.
     # Our access log replaces uvicorn's (which would print query strings). Websocket upgrades are not
     # served at all (ws="none"); the access layer refuses such scopes too.
-    config = uvicorn.Config(app, host=web.host, port=web.port, log_level="info", lifespan="on",
+    # loop "auto": uvloop where it is installed (a dependency on the platforms that have it).
+    config = uvicorn.Config(app, host=web.host, port=web.port, log_level="info", lifespan="on", loop="auto",
                             server_header=False, timeout_graceful_shutdown=2, access_log=False, ws="none",
                             http=protocol_with(web.header_timeout), limit_concurrency=web.max_connections,
                             timeout_keep_alive=web.keep_alive)  # type: ignore[arg-type]
