@@ -7,12 +7,14 @@ so start-up costs only what the chosen transport imports.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .safety.audit import AuditLog
 from .safety.confirm import Sealer
 from .options import ServerOptions
 from .service import ToolService
+from .state import open_store
 
 if TYPE_CHECKING:
     from .api import ClientaryClient
@@ -69,7 +71,7 @@ def build_service(options: ServerOptions, settings: Settings, *, sandbox: bool =
                   sandbox_app: Any = None, audit: AuditLog | None = None) -> ToolService:
     api = LazyClient(settings, sandbox=sandbox, sandbox_app=sandbox_app)
     if audit is None:
-        audit = AuditLog(options.audit_log, scrub=(settings.api_token, options.confirm_secret.decode("latin-1")))
+        audit = AuditLog.from_options(options, scrub=(settings.api_token,))
     service = ToolService(
         api,
         policy=options.policy,
@@ -77,5 +79,6 @@ def build_service(options: ServerOptions, settings: Settings, *, sandbox: bool =
         audit=audit,
         confirm_mode=options.confirm_mode,  # type: ignore[arg-type]
         unconfirmed=options.unconfirmed,
+        store=open_store(folder=Path(options.state_dir)) if options.state_dir else None,
     )
     return service

@@ -169,6 +169,8 @@ class Deployment:
         path = self.audit.path
         if path is not None and not (os.access(path, os.W_OK) or not path.exists() and os.access(path.parent, os.W_OK)):
             return False, "audit log is not writable"
+        if not self.audit.probe():  # after a failed write: ready again once a record can be written
+            return False, "audit log cannot be written"
         return True, "ready"
 
     async def close(self, timeout: float = 3.0) -> None:
@@ -201,12 +203,12 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
         server_account = account_settings(bool(getattr(args, "sandbox", False)), env)
     own: dict[str, Settings] = {s.name: s.settings(env) for s in specs or [] if s.own_account and not s.sandbox}
 
-    scrub = [options.confirm_secret.decode("latin-1")] + [s.api_token for s in own.values()]
+    scrub = [s.api_token for s in own.values()]
     if server_account is not None:
         scrub.append(server_account[0].api_token)
     if oauth is not None and oauth.config.client_secret:
         scrub.append(oauth.config.client_secret)
-    audit = AuditLog(options.audit_log, scrub=tuple(scrub))
+    audit = AuditLog.from_options(options, scrub=tuple(scrub))
 
     shared_sandbox = None
     if server_account is not None and server_account[1]:
