@@ -222,7 +222,7 @@ class ToolService:
 
     async def _preview(self, spec: ToolSpec, args: dict[str, Any]) -> tuple[Preview, str]:
         preview = await PREVIEWS[spec.name](self.api(), args)
-        return preview, confirm_mod.digest({"effects": preview.effects, "record": preview.record})
+        return preview, confirm_mod.digest({"effects": preview.effects, "record": preview.record, "ids": preview.ids})
 
     async def _gated(self, spec: ToolSpec, args: dict[str, Any], caller: Caller, note: _Audit,
                      answer: Answer | None, state: str | None) -> ToolResult:
