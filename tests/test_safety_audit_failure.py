@@ -178,3 +178,25 @@ def test_verify_without_the_key_says_where_to_find_it(tmp_path):
     with_key = {**elsewhere, "CLIENTARY_MCP_AUDIT_KEY": (tmp_path / "state" / "audit.key").read_text()}
     assert _verify(log, with_key).returncode == 0
     assert os.stat(log).st_mode & 0o777 == 0o600
+
+
+async def test_logrotate_renames_the_log_and_sighup_reopens_it_losing_nothing(tmp_path):
+    import signal
+
+    log = tmp_path / "audit.jsonl"
+    env = clean_env(tmp_path, CLIENTARY_MCP_AUDIT_LOG=str(log), CLIENTARY_MCP_STATE_DIR=str(tmp_path / "state"))
+    (proc, base), = ready_all([launch_server(tmp_path, "s", ["--transport", "http", "--sandbox"], env)])
+    try:
+        async with http_client(base) as client:
+            assert not (await client.call_tool("get_client", {"id": 1})).is_error
+            log.rename(tmp_path / "audit.jsonl.1")  # what logrotate does, then it sends SIGHUP
+            assert not (await client.call_tool("get_client", {"id": 2})).is_error  # noticed without the signal
+            proc.popen.send_signal(signal.SIGHUP)
+            assert not (await client.call_tool("get_client", {"id": 3})).is_error
+            assert proc.popen.poll() is None  # SIGHUP reopens; it does not stop the server
+    finally:
+        proc.stop()
+    assert [json.loads(x)["args"]["id"] for x in (tmp_path / "audit.jsonl.1").read_text().splitlines()] == [1]
+    assert [json.loads(x)["args"]["id"] for x in log.read_text().splitlines()] == [2, 3]
+    verdict = _verify(log, env)
+    assert verdict.returncode == 0 and "3 records in 2 files, chain intact" in verdict.stdout, verdict.stdout

@@ -62,6 +62,11 @@ def _check_filters(args: Any) -> None:
 def _line(rec: dict[str, Any]) -> str:
     http = ", ".join(f"{h.get('method')} {h.get('path')} {h.get('status')}" for h in rec.get("http") or [])
     err = f" [{rec['error_kind']}]" if rec.get("error_kind") else ""
+    if rec.get("phase") == "intent":
+        return (f"{rec.get('ts', '?')}  #{rec.get('seq')}  {rec.get('principal')}/{rec.get('transport')}  "
+                f"{rec.get('tool')}  intent (about to send)")
+    if rec.get("event"):
+        return f"{rec.get('ts', '?')}  #{rec.get('seq')}  {rec['event']}  {json.dumps(rec.get('after_outage'))}"
     return (f"{rec.get('ts', '?')}  #{rec.get('seq')}  {rec.get('principal')}/{rec.get('transport')}  "
             f"{rec.get('tool')}  {rec.get('outcome')}{err}  {rec.get('ms')} ms" + (f"  ({http})" if http else ""))
 
