@@ -295,7 +295,7 @@ class ToolService:
         if note.confirm:
             record["confirm"] = note.confirm
         try:
-            written = await self.audit.awrite(record)
+            written = await self.audit.awrite(record, sync=True)  # on disk before the request goes out
         except AuditError as exc:
             raise _Refused("audit_unavailable", f"Refused: {exc}, and a change is only made once its record is "
                            "written. Nothing was sent to Clientary and nothing changed; call again once the "

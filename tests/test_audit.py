@@ -190,6 +190,18 @@ def test_several_writers_continue_one_chain_from_the_files_real_tail(tmp_path):
     assert verify(path, KEY).ok
 
 
+def test_a_writer_that_died_mid_line_does_not_corrupt_the_next_append(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path, key=KEY)
+    log.write({"i": 0})
+    with open(path, "ab") as other:  # another process, killed half way through its line
+        other.write(b'{"seq":2,"i":"half')
+    log.write({"i": 1})
+    log.close()
+    assert [json.loads(x)["i"] for x in path.read_text().splitlines()] == [0, 1]
+    assert verify(path, KEY).ok and (tmp_path / "audit.jsonl.partial").read_text().startswith('{"seq":2')
+
+
 def test_rotation_continues_the_chain_and_verify_checks_the_whole_set(tmp_path):
     path = tmp_path / "audit.jsonl"
     log = AuditLog(path, key=KEY, max_bytes=4096)
