@@ -14,6 +14,7 @@ import os
 import resource
 import subprocess
 import threading
+import time
 
 import anyio
 import httpx
@@ -45,16 +46,16 @@ class Server:
 
     def ready(self, status: int = 200, timeout: float = 30.0) -> int:
         """Poll /readyz until it answers `status` (or the timeout); returns the last status seen."""
-        got = 0
-        with anyio.fail_after(timeout):
-            while got != status:
-                assert self.popen.poll() is None, "\n".join(self.lines)
-                try:
-                    got = httpx.get(self.base + "/readyz", timeout=5).status_code
-                except httpx.TransportError:
-                    pass
-                if got != status:
-                    threading.Event().wait(0.1)
+        got, deadline = 0, time.monotonic() + timeout
+        while got != status:
+            assert self.popen.poll() is None, "\n".join(self.lines)
+            assert time.monotonic() < deadline, f"/readyz answered {got}, not {status}, for {timeout} s"
+            try:
+                got = httpx.get(self.base + "/readyz", timeout=5).status_code
+            except httpx.TransportError:
+                pass
+            if got != status:
+                time.sleep(0.1)
         return got
 
     def limit_file_size(self, limit: int) -> None:

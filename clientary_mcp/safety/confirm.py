@@ -92,6 +92,9 @@ class Sealer:
             payload = None
         if not isinstance(payload, dict):
             raise ConfirmationError(f"The {what} is malformed. {again}")
+        if payload.get("u") not in (TOKEN, STATE):
+            raise ConfirmationError(f"The {what} is not one this server issues (malformed, or from an older "
+                                    f"version). {again}")
         if payload.get("u") != purpose:
             other = "a confirmation state" if purpose == TOKEN else "a confirmation token"
             raise ConfirmationError(f"This is {other}, not a {what}; the two are not interchangeable. {again}")

@@ -28,8 +28,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires)",
     "CREATE TABLE IF NOT EXISTS buckets (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS members (grp TEXT NOT NULL, member TEXT NOT NULL, expires REAL NOT NULL, "
-    "PRIMARY KEY (grp, member))",
+    ("CREATE TABLE IF NOT EXISTS members (grp TEXT NOT NULL, member TEXT NOT NULL, expires REAL NOT NULL, "
+     "PRIMARY KEY (grp, member))"),
 )
 
 
