@@ -55,7 +55,7 @@ async def test_a_schedule_added_after_the_preview_voids_the_token(tmp_path):
         preview = data(await h.call("delete_client", {"id": 3}))
         assert preview["effects"]["deletes"]["recurring_schedules"] == 1
         assert preview["effects"]["deletes"]["payment_profiles"] == 1
-        data(await h.call("create_recurring_schedule", {"client_id": 3, "next_date": "2030-01-01", "time_interval": 5,
+        data(await h.call("create_recurring_schedule", {"client_id": 3, "next_date": "2030-01-01", "time_interval": "monthly",
                                                         "due_period": 30, "currency_code": "USD"}))
         text = error_text(await h.call("delete_client", {"id": 3, "confirm": preview["confirm_token"]}))
         assert "changed since the preview" in text and h.store.get("clients", 3) is not None
