@@ -7,12 +7,14 @@ so start-up costs only what the chosen transport imports.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .safety.audit import AuditLog
 from .safety.confirm import Sealer
 from .options import ServerOptions
 from .service import ToolService
+from .state import StateStore, open_store
 
 if TYPE_CHECKING:
     from .api import ClientaryClient
@@ -66,10 +68,13 @@ class LazyClient:
 
 
 def build_service(options: ServerOptions, settings: Settings, *, sandbox: bool = False,
-                  sandbox_app: Any = None, audit: AuditLog | None = None) -> ToolService:
+                  sandbox_app: Any = None, audit: AuditLog | None = None,
+                  store: StateStore | None = None) -> ToolService:
+    """`store`: the deployment's shared state store (the HTTP service passes its one store to every
+    principal's service); by default the one `open_store` picks for the state folder."""
     api = LazyClient(settings, sandbox=sandbox, sandbox_app=sandbox_app)
     if audit is None:
-        audit = AuditLog(options.audit_log, scrub=(settings.api_token, options.confirm_secret.decode("latin-1")))
+        audit = AuditLog.from_options(options, scrub=(settings.api_token,))
     service = ToolService(
         api,
         policy=options.policy,
@@ -77,5 +82,6 @@ def build_service(options: ServerOptions, settings: Settings, *, sandbox: bool =
         audit=audit,
         confirm_mode=options.confirm_mode,  # type: ignore[arg-type]
         unconfirmed=options.unconfirmed,
+        store=store if store is not None else open_store(folder=Path(options.state_dir)) if options.state_dir else None,
     )
     return service

@@ -30,6 +30,10 @@ class ServerOptions:
     secret_is_configured: bool = False
     unconfirmed: frozenset[str] = frozenset()
     catalog: str = "full"  # or "compact": three meta-tools instead of the whole listing
+    secret_source: str = "this process only"  # the variable, or the state folder's file
+    audit_key: bytes = field(default=b"", repr=False)
+    audit_max_bytes: int = 0  # 0: no rotation
+    state_dir: str = ""  # where the state store (and generated secrets) live
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -91,18 +95,45 @@ def load_options(args: Any = None, env: Mapping[str, str] | None = None) -> Serv
             raise ConfigError(f"CLIENTARY_MCP_NO_CONFIRM / --no-confirm: {name[:60]!r} is not a gated tool; "
                               f"gated tools are: {gated}")
 
+    audit_key = env.get("CLIENTARY_MCP_AUDIT_KEY", "")
+    if audit_key and len(audit_key) < 32:
+        raise ConfigError("CLIENTARY_MCP_AUDIT_KEY must be at least 32 characters "
+                          "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    raw_max = (env.get("CLIENTARY_MCP_AUDIT_MAX_BYTES") or "0").strip()
+    if not raw_max.isdigit() or 0 < int(raw_max) < 4096:
+        raise ConfigError("CLIENTARY_MCP_AUDIT_MAX_BYTES must be a whole number of bytes, at least 4096, "
+                          f"or 0 for no rotation (got {raw_max[:20]!r})")
+
+    from .safety.audit import KEY_ENV, KEY_FILE
+    from .safety.confirm import SECRET_FILE
+    from .state import state_dir
+    from .state.secrets import Secret, persisted_secret
+
+    folder = state_dir(dict(env))
     audit = pick("audit_log", "CLIENTARY_MCP_AUDIT_LOG")
     if not audit:
-        from .safety.audit import default_path
+        audit = str(folder / "audit.jsonl")
 
-        audit = str(default_path())
+    def kept(name: str, var: str) -> Secret:
+        # Generated once into the state folder so every process on this machine agrees; a folder that
+        # cannot be written leaves a secret of this process only (tokens then work in this process only).
+        try:
+            return persisted_secret(name, var, env, folder)
+        except OSError:
+            return Secret(secrets.token_hex(32).encode(), "this process only")
+
+    confirm = kept(SECRET_FILE, "CLIENTARY_MCP_CONFIRM_SECRET")
     return ServerOptions(
         policy=policy,
         audit_log=audit,
         confirm_mode=mode,
         confirm_ttl=ttl,
-        confirm_secret=secret.encode() if secret else secrets.token_bytes(32),
+        confirm_secret=confirm.value,
         secret_is_configured=bool(secret),
         unconfirmed=unconfirmed,
         catalog=catalog,
+        secret_source=confirm.source,
+        audit_key=kept(KEY_FILE, KEY_ENV).value,
+        audit_max_bytes=int(raw_max),
+        state_dir=str(folder),
     )

@@ -37,6 +37,7 @@ from clientary_mcp.safety.confirm import Sealer
 from clientary_mcp.sandbox import SandboxTransport, create_app
 from clientary_mcp.server import build_server
 from clientary_mcp.service import ToolService
+from clientary_mcp.state import open_store
 
 from support import Harness
 
@@ -46,6 +47,7 @@ FAKE_BEARER = "hardening-bearer-token-U4iO7pA1sD9fG6hJw2"
 FAKE_BASIC = base64.b64encode(f"{FAKE_API_TOKEN}:{FAKE_API_TOKEN}".encode()).decode()
 SECRETS = (FAKE_API_TOKEN, FAKE_CONFIRM_SECRET, FAKE_BEARER, FAKE_BASIC)
 BIN = Path(sys.executable).parent / "clientary-mcp"
+AUDIT_KEY = b"hardening-audit-key-0123456789abcdef0123"
 WAIT = 15.0  # the longest any single answer from a server process may take
 
 
@@ -126,7 +128,8 @@ async def fake_session(
     audit_path = tmp_path / "audit.jsonl"
     EVIDENCE.file(audit_path)
     service = ToolService(lambda: api, sealer=Sealer(FAKE_CONFIRM_SECRET.encode()),
-                          audit=AuditLog(audit_path, scrub=(FAKE_API_TOKEN, FAKE_CONFIRM_SECRET)))
+                          audit=AuditLog(audit_path, scrub=(FAKE_API_TOKEN, FAKE_CONFIRM_SECRET), key=AUDIT_KEY),
+                          store=open_store(folder=tmp_path / "state"))
     server = build_server(lambda ctx: (service, "local"))
     try:
         async with Client(server, mode=mode) as client:
@@ -144,7 +147,7 @@ def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """Environment for a `clientary-mcp serve` process: its own audit log, the fake confirmation secret."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTARY")}
     env.update(CLIENTARY_MCP_AUDIT_LOG=str(tmp_path / "audit.jsonl"), CLIENTARY_MCP_CONFIRM_SECRET=FAKE_CONFIRM_SECRET,
-               **extra)
+               CLIENTARY_MCP_STATE_DIR=str(tmp_path / "state"), **extra)
     EVIDENCE.file(tmp_path / "audit.jsonl")
     return env
 

@@ -39,6 +39,15 @@ class Harness:
             return []
         return [json.loads(line) for line in self.audit_path.read_text().splitlines() if line.strip()]
 
+    def calls(self) -> list[dict[str, Any]]:
+        """One record per call: the single record of a call that changed nothing, else its outcome record."""
+        return call_records(self.audit())
+
+    def verify(self):
+        from clientary_mcp.safety.audit import verify
+
+        return verify(self.audit_path, self.service.audit.key)
+
     def api_requests(self) -> int:
         return len(self.store.requests)
 
@@ -47,7 +56,8 @@ def make_service(tmp_path: Path, *, env: dict[str, str] | None = None, flags: di
                  app: Any = None) -> tuple[ToolService, Any, Path]:
     app = app or create_app()
     audit_path = tmp_path / "audit.jsonl"
-    base_env = {"CLIENTARY_MCP_AUDIT_LOG": str(audit_path), "CLIENTARY_MCP_CONFIRM_SECRET": SECRET}
+    base_env = {"CLIENTARY_MCP_AUDIT_LOG": str(audit_path), "CLIENTARY_MCP_CONFIRM_SECRET": SECRET,
+                "CLIENTARY_MCP_STATE_DIR": str(tmp_path / "state")}
     options = load_options(SimpleNamespace(**(flags or {})), env={**base_env, **(env or {})})
     service = build_service(options, sandbox_settings(), sandbox=True, sandbox_app=app)
     return service, app, audit_path
@@ -65,6 +75,11 @@ async def session(tmp_path: Path, *, mode: str = "legacy", env: dict[str, str] |
     finally:
         await service.api.aclose()
         service.audit.close()
+
+
+def call_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`records` without the intent records (each is followed by its call's outcome record)."""
+    return [r for r in records if r.get("phase") != "intent" and not r.get("event")]
 
 
 def data(result) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The audit log: one record per call whatever the outcome, a hash chain that catches tampering, no secrets."""
+"""The audit log: a record of every call whatever the outcome (intent before a change), a keyed chain that
+catches tampering, bounded records, no secrets."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from clientary_mcp.safety.audit import AuditLog, verify
 from clientary_mcp.config import Settings
 from clientary_mcp.options import load_options
 from clientary_mcp.sandbox import create_app
-from support import SECRET, data, session
+from support import SECRET, call_records, data, session
+
+KEY = b"test-audit-key-0123456789abcdef-0123456789"
 
 
 @pytest.mark.anyio
@@ -28,7 +31,9 @@ async def test_one_record_per_call_whatever_the_outcome(tmp_path):
         await h.call("delete_expense", {"id": 1, "confirm": token})               # confirmed
         with pytest.raises(Exception):
             await h.call("no_such_tool", {})                             # unknown tool (protocol error)
-        records = h.audit()
+        everything = h.audit()
+        assert h.verify().ok
+    records = call_records(everything)
     outcomes = [(r["tool"], r["outcome"], r["error_kind"]) for r in records]
     assert outcomes == [
         ("get_client", "ok", None),
@@ -45,20 +50,40 @@ async def test_one_record_per_call_whatever_the_outcome(tmp_path):
     assert first["http"] == [{"method": "GET", "path": "/api/v2/clients/1", "status": 200, "ms": first["http"][0]["ms"]}]
     assert first["ms"] >= first["http"][0]["ms"]
     assert records[2]["http"] == [] and records[3]["http"] == []  # nothing reached Clientary
-    confirmed = records[6]
-    assert confirmed["args"]["confirm"] == "[redacted]" and token not in json.dumps(records)
-    assert confirmed["confirm"]["via"] == "token"
+    # Only the confirmed delete changed something: its intent was written before the DELETE went out,
+    # and its outcome record points back at it.
+    intents = [r for r in everything if r.get("phase") == "intent"]
+    assert len(intents) == 1 and len(everything) == len(records) + 1
+    intent, confirmed = intents[0], records[6]
+    assert everything.index(intent) == everything.index(confirmed) - 1 and confirmed["intent"] == intent["seq"]
+    assert intent["args"]["confirm"] == "[redacted]" and token not in json.dumps(everything)
+    assert "args" not in confirmed and confirmed["phase"] == "outcome"
+    assert confirmed["confirm"]["via"] == "token" == intent["confirm"]["via"]
     assert confirmed["confirm"]["preview_digest"] == records[4]["confirm"]["preview_digest"]
     assert [h["method"] for h in confirmed["http"]][-1] == "DELETE"
-    assert verify(tmp_path / "audit.jsonl").ok
 
 
 @pytest.mark.anyio
 async def test_long_text_is_truncated_in_the_record(tmp_path):
     async with session(tmp_path) as h:
         data(await h.call("create_client", {"name": "Long", "description": "y" * 5000}))
-        rec = h.audit()[-1]
+        rec = h.audit()[-2]  # the intent holds the arguments
     assert len(rec["args"]["description"]) < 300 and "5000 chars" in rec["args"]["description"]
+
+
+@pytest.mark.anyio
+async def test_a_megabyte_of_arguments_adds_at_most_the_record_bound(tmp_path):
+    blob = {f"k{i:05d}-" + "x" * 300: "v" * 2000 for i in range(500)}  # ~1.1 MB of keys and values
+    async with session(tmp_path) as h:
+        await h.call("create_client", {"name": "Big", "custom": blob, "nan": float("nan")})
+        await h.call("get_client", {"id": 1, "filter": blob})
+        assert h.verify().ok
+    lines = (tmp_path / "audit.jsonl").read_bytes().splitlines()
+    assert len(lines) == 2 and all(len(line) < 64 * 1024 for line in lines)
+    for line in lines:  # strict JSON: no NaN, no Infinity
+        json.loads(line, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    rec = json.loads(lines[1])
+    assert all(len(k) <= 100 + 20 for k in rec["args"]["filter"]) and "[more]" in rec["args"]["filter"]
 
 
 @pytest.mark.anyio
@@ -74,15 +99,18 @@ async def test_concurrent_calls_each_leave_one_intact_record(tmp_path):
             for i in range(50):
                 tg.start_soon(one, i)
         records = h.audit()
-    assert len(records) == 50 and [r["seq"] for r in records] == list(range(1, 51))
-    assert sorted(r["args"].get("title", "") for r in records if r["tool"] == "create_task") == sorted(
-        f"task {i}" for i in range(0, 50, 2))
-    assert verify(tmp_path / "audit.jsonl").ok
+        assert h.verify().ok
+    # 25 reads (one record each), 25 creates (intent + outcome)
+    assert len(records) == 75 and [r["seq"] for r in records] == list(range(1, 76))
+    intents = {r["seq"]: r for r in records if r.get("phase") == "intent"}
+    assert sorted(r["args"]["title"] for r in intents.values()) == sorted(f"task {i}" for i in range(0, 50, 2))
+    outcomes = [r for r in records if r.get("phase") == "outcome"]
+    assert sorted(r["intent"] for r in outcomes) == sorted(intents)
 
 
 def _log(tmp_path, n=5):
     path = tmp_path / "audit.jsonl"
-    log = AuditLog(path)
+    log = AuditLog(path, key=KEY)
     for i in range(n):
         log.write({"tool": "get_client", "outcome": "ok", "i": i})
     log.close()
@@ -92,44 +120,148 @@ def _log(tmp_path, n=5):
 def test_verify_catches_edits_removals_reordering_and_truncation(tmp_path):
     path = _log(tmp_path)
     lines = path.read_text().splitlines(keepends=True)
-    assert verify(path).ok and verify(path).records == 5
+    assert verify(path, KEY).ok and verify(path, KEY).records == 5
 
     path.write_text("".join(lines[:2] + [lines[2].replace('"ok"', '"error"')] + lines[3:]))
-    assert any("line 3" in p and "edited" in p for p in verify(path).problems)
+    assert any("line 3" in p and "edited" in p for p in verify(path, KEY).problems)
 
     path.write_text("".join(lines[:1] + lines[2:]))
-    assert any("line 2" in p and "removed" in p for p in verify(path).problems)
+    assert any("line 2" in p and "removed" in p for p in verify(path, KEY).problems)
 
     path.write_text("".join([lines[1], lines[0]] + lines[2:]))
-    assert not verify(path).ok
+    assert not verify(path, KEY).ok
 
     path.write_text("".join(lines) + lines[0][:30])
-    problems = verify(path).problems
-    assert problems == ["line 6: truncated last line (an interrupted write)"]
+    problems = verify(path, KEY).problems
+    assert problems == ["audit.jsonl line 6: truncated last line (an interrupted write)"]
+
+
+def _rehash(records: list[dict], key: bytes | None) -> list[str]:
+    """What a forger would write: every hash and link recomputed (with `key`, or plain SHA-256 without one)."""
+    import hashlib
+    import hmac
+
+    prev, out = "0" * 64, []
+    for rec in records:
+        rec = {**{k: v for k, v in rec.items() if k != "hash"}, "prev": prev}
+        body = json.dumps(rec, sort_keys=True, separators=(",", ":")).encode()
+        rec["hash"] = hmac.new(key, body, hashlib.sha256).hexdigest() if key else hashlib.sha256(body).hexdigest()
+        prev = rec["hash"]
+        out.append(json.dumps(rec) + "\n")
+    return out
+
+
+def test_tampering_is_reported_even_when_the_forger_recomputes_the_chain(tmp_path):
+    path = _log(tmp_path, 6)
+    intact = path.read_text()
+    records = [json.loads(line) for line in intact.splitlines()]
+
+    path.write_text("".join(intact.splitlines(keepends=True)[:4]))  # the last two records removed
+    assert any("last 2 record(s) were removed" in p for p in verify(path, KEY).problems)
+
+    edited = [dict(r) for r in records]
+    edited[2]["outcome"] = "api_error"
+    path.write_text("".join(_rehash(edited, None)))  # rewritten and rehashed, without the key
+    problems = verify(path, KEY).problems
+    assert any("seq 3" in p and "audit key" in p for p in problems)
+
+    forged = {**records[-1], "seq": 7, "tool": "delete_client", "prev": records[-1]["hash"]}
+    path.write_text(intact + _rehash(records + [forged], None)[-1])  # an appended forgery
+    assert any("seq 7" in p and "keyed hash does not match" in p for p in verify(path, KEY).problems)
+
+    path.write_text("".join(_rehash([records[0], records[2], records[1], *records[3:]], None)))  # reordered
+    problems = verify(path, KEY).problems
+    assert any("sequence jumps" in p for p in problems) and any("audit key" in p for p in problems)
+
+    path.write_text(intact)
+    assert verify(path, KEY).ok
+    assert not verify(path, b"another-key-0123456789abcdef0123456789").ok
+
+
+def test_several_writers_continue_one_chain_from_the_files_real_tail(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    first, second = AuditLog(path, key=KEY), AuditLog(path, key=KEY)  # as two processes would
+    for i in range(10):
+        (first if i % 3 else second).write({"tool": "get_client", "i": i})
+    first.close()
+    second.close()
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["seq"] for r in records] == list(range(1, 11)) and [r["i"] for r in records] == list(range(10))
+    assert verify(path, KEY).ok
+
+
+def test_a_writer_that_died_mid_line_does_not_corrupt_the_next_append(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path, key=KEY)
+    log.write({"i": 0})
+    with open(path, "ab") as other:  # another process, killed half way through its line
+        other.write(b'{"seq":2,"i":"half')
+    log.write({"i": 1})
+    log.close()
+    assert [json.loads(x)["i"] for x in path.read_text().splitlines()] == [0, 1]
+    assert verify(path, KEY).ok and (tmp_path / "audit.jsonl.partial").read_text().startswith('{"seq":2')
+
+
+def test_rotation_continues_the_chain_and_verify_checks_the_whole_set(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path, key=KEY, max_bytes=4096)
+    for i in range(40):
+        log.write({"tool": "get_client", "i": i, "pad": "p" * 150})
+    log.close()
+    rotated = sorted(p.name for p in tmp_path.glob("audit.jsonl.[0-9]*"))
+    assert len(rotated) >= 2 and all(p.stat().st_size <= 4096 for p in tmp_path.glob("audit.jsonl*"))
+    verdict = verify(path, KEY)
+    assert verdict.ok and verdict.records == 40 and verdict.files == len(rotated) + 1
+    (tmp_path / "audit.jsonl.2").unlink()  # a middle file goes missing
+    problems = verify(path, KEY).problems
+    assert any("are missing before this file" in p for p in problems), problems
+
+
+def test_a_rename_by_logrotate_loses_nothing(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path, key=KEY)
+    log.write({"i": 0})
+    path.rename(tmp_path / "audit.jsonl.1")  # logrotate's move; the server still holds the old file
+    log.write({"i": 1})  # noticed: goes to the new file, continuing the chain
+    log.reopen()  # what SIGHUP does
+    log.write({"i": 2})
+    log.close()
+    assert [json.loads(x)["i"] for x in path.read_text().splitlines()] == [1, 2]
+    assert verify(path, KEY).ok and verify(path, KEY).records == 3
+
+
+def test_the_log_is_private_to_its_owner(tmp_path):
+    path = tmp_path / "new" / "audit.jsonl"
+    log = AuditLog(path, key=KEY)
+    log.write({"i": 0})
+    log.close()
+    assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "new" / "audit.jsonl.head").stat().st_mode & 0o777 == 0o600
 
 
 def test_next_start_recovers_from_a_truncated_last_line(tmp_path):
     path = _log(tmp_path)
     intact = path.read_text()
     path.write_text(intact + '{"seq": 6, "tool": "get_cl')
-    log = AuditLog(path)
+    log = AuditLog(path, key=KEY)
     assert "partial last line" in (log.recovered or "")
     log.write({"tool": "get_client", "outcome": "ok"})
     log.close()
     assert path.read_text().startswith(intact)  # nothing earlier lost
-    verdict = verify(path)
+    verdict = verify(path, KEY)
     assert verdict.ok and verdict.records == 6
     assert (tmp_path / "audit.jsonl.partial").read_text().startswith('{"seq": 6')
 
 
 def test_the_writer_blanks_a_known_secret_and_keeps_the_record(tmp_path):
-    log = AuditLog(tmp_path / "a.jsonl", scrub=("sk-very-secret-token",))
+    log = AuditLog(tmp_path / "a.jsonl", scrub=("sk-very-secret-token",), key=KEY)
     log.write({"note": "leaked sk-very-secret-token", "args": {"sk-very-secret-token": ["sk-very-secret-token"]}})
     log.write({"note": "next"})
     log.close()
     text = (tmp_path / "a.jsonl").read_text()
     assert "sk-very-secret-token" not in text and text.count("[redacted]") == 3
-    assert verify(tmp_path / "a.jsonl").ok and verify(tmp_path / "a.jsonl").records == 2
+    assert verify(tmp_path / "a.jsonl", KEY).ok and verify(tmp_path / "a.jsonl", KEY).records == 2
+    assert KEY.decode() not in text and KEY.decode() not in repr(log)
 
 
 @pytest.mark.anyio
@@ -138,7 +270,8 @@ async def test_no_secret_in_audit_results_or_logs(tmp_path, caplog):
     app = create_app(token=api_token)
     settings = Settings.for_base_url("http://sandbox.invalid", api_token)
     options = load_options(None, env={"CLIENTARY_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
-                                      "CLIENTARY_MCP_CONFIRM_SECRET": SECRET})
+                                      "CLIENTARY_MCP_CONFIRM_SECRET": SECRET,
+                                      "CLIENTARY_MCP_STATE_DIR": str(tmp_path / "state")})
     service = build_service(options, settings, sandbox=True, sandbox_app=app)
     from mcp import Client
 
@@ -177,6 +310,6 @@ async def test_a_call_cancelled_by_the_client_still_leaves_one_record(tmp_path):
         h.app.state.faults.latency = 0.0
         data(await h.call("get_client", {"id": 2}))
         records = h.audit()
+        assert h.verify().ok
     assert [(r["tool"], r["outcome"], r["error_kind"]) for r in records] == [
         ("get_client", "interrupted", "cancelled"), ("get_client", "ok", None)]
-    assert verify(tmp_path / "audit.jsonl").ok

@@ -91,8 +91,9 @@ def test_yes_confirms_without_asking_and_a_pipe_keeps_the_token_flow(tmp_path):
     assert preview["status"] == "preview" and preview["confirm_token"] and "Proceed" not in piped.stderr
     done = cli(tmp_path, "call", "delete_client", '{"id": 5}', "--sandbox", "--yes")
     assert done.returncode == 0 and json.loads(done.stdout)["status"] == "done"
-    assert [(r["outcome"], (r.get("confirm") or {}).get("via")) for r in _audit(tmp_path)] == [
-        ("preview", None), ("confirmed", "cli_yes")]
+    assert [(r.get("phase") or r["outcome"], (r.get("confirm") or {}).get("via")) for r in _audit(tmp_path)] == [
+        ("preview", None), ("intent", "cli_yes"), ("outcome", "cli_yes")]  # the intent written before the DELETE
+    assert _audit(tmp_path)[-1]["outcome"] == "confirmed"
 
 
 def _initialize(proc: subprocess.Popen, feed: int) -> None:

@@ -38,7 +38,9 @@ async def test_find_then_describe_then_call_acts_and_is_audited_under_the_tools_
                                                     "arguments": {"name": "Compact Co"}}))
         assert h.store.get("clients", made["id"])["name"] == "Compact Co"
         records = h.audit()
-    assert [(r["tool"], r["outcome"]) for r in records] == [("create_client", "ok")]
+    # the intent, written before the POST, then the outcome
+    assert [(r["tool"], r.get("phase"), r.get("outcome")) for r in records] == [
+        ("create_client", "intent", None), ("create_client", "outcome", "ok")]
 
 
 async def test_find_filters_by_toolset_and_kind(tmp_path):
@@ -66,7 +68,8 @@ async def test_a_gated_tool_previews_then_acts_with_its_token_through_call_tool(
         assert preview["status"] == "preview" and h.store.get("expenses", 1) is not None
         done = data(await h.call("delete_expense", {"id": 1, "confirm": preview["confirm_token"]}))
         assert done["status"] == "done" and h.store.get("expenses", 1) is None
-        assert [r["outcome"] for r in h.audit()] == ["preview", "confirmed"]
+        assert [r["outcome"] for r in h.calls()] == ["preview", "confirmed"]
+        assert [r.get("phase") for r in h.audit()] == [None, "intent", "outcome"]
 
 
 async def test_bad_meta_arguments_get_errors_that_name_the_field(tmp_path):

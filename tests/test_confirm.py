@@ -18,14 +18,19 @@ async def test_delete_client_preview_counts_what_cascades(tmp_path):
     async with session(tmp_path) as h:
         s = h.store
         p = data(await h.call("delete_client", {"id": 1}))
+        projects = [r["id"] for r in s.where("projects", client_id=1)]
         expected = {
             "client": 1,
-            "projects": len(s.where("projects", client_id=1)),
+            "projects": len(projects),
             "invoices": len(s.where("invoices", client_id=1)),
             "estimates": len(s.where("estimates", client_id=1)),
             "contacts": len(s.where("contacts", client_id=1)),
+            # and what goes with its projects
+            "tasks": sum(len(s.where("tasks", project_id=p)) for p in projects),
+            "hour_entries": sum(len(s.where("hours", project_id=p)) for p in projects),
+            "expenses": sum(len(s.where("expenses", project_id=p)) for p in projects),
         }
-        assert p["effects"]["deletes"] == expected
+        assert p["effects"]["deletes"] == {k: v for k, v in expected.items() if v}
         assert p["record"]["name"] == s.get("clients", 1)["name"]
         assert "Acme Corporation" in p["summary"] and "cannot be undone" in p["summary"]
 
@@ -35,14 +40,17 @@ async def test_delete_project_preview_counts_what_cascades(tmp_path):
     async with session(tmp_path) as h:
         s = h.store
         deletes = data(await h.call("delete_project", {"id": 1}))["effects"]["deletes"]
-        assert deletes == {
+        invoices = [r["id"] for r in s.where("invoices", project_id=1)]
+        expected = {
             "project": 1,
             "tasks": len(s.where("tasks", project_id=1)),
             "hour_entries": len(s.where("hours", project_id=1)),
             "expenses": len(s.where("expenses", project_id=1)),
-            "invoices": len(s.where("invoices", project_id=1)),
+            "invoices": len(invoices),
             "estimates": len(s.where("estimates", project_id=1)),
+            "payments": sum(len(s.where("payments", invoice_id=i)) for i in invoices),
         }
+        assert deletes == {k: v for k, v in expected.items() if v}
         assert deletes["hour_entries"] > 0 and deletes["tasks"] > 0
 
 
@@ -81,7 +89,7 @@ async def test_tokens_are_bound_single_use_and_expiring(tool, tmp_path):
         token = data(await h.call(tool, args))["confirm_token"]
         await _refused(h, tool, _altered(tool, args), token, "arguments differ")
         body, sig = token.split(".")
-        await _refused(h, tool, args, body + "." + sig[::-1], "not valid for this server")
+        await _refused(h, tool, args, body + "." + sig[::-1], "was altered")
         await _refused(h, tool, args, "garbage", "malformed")
         other = "delete_contact" if tool != "delete_contact" else "delete_expense"
         await _refused(h, other, GATED[other][0], token, f"issued for {tool}")
@@ -181,3 +189,21 @@ async def test_a_client_whose_elicitation_fails_gets_the_token_flow(tmp_path):
         result = data(await h.call("delete_client", {"id": 2}))
         assert result["status"] == "preview" and result["confirm_token"]
         assert h.store.get("clients", 2) is not None
+
+
+def test_no_secret_or_key_in_any_repr(tmp_path):
+    from support import make_service
+
+    from clientary_mcp.state.secrets import persisted_secret
+
+    service, _, _ = make_service(tmp_path)
+    secret = persisted_secret("k", "UNSET_VAR_Y", {}, tmp_path)
+    shown = " ".join(repr(x) for x in (service.sealer, service.audit, service.store, secret))
+    for value in (service.sealer.secret, service.audit.key, secret.value):
+        assert value.decode("latin-1") not in shown, shown
+    assert "key_id" in repr(service.sealer)
+    from clientary_mcp.options import load_options
+
+    options = load_options(None, env={"CLIENTARY_MCP_STATE_DIR": str(tmp_path / "s")})
+    assert options.confirm_secret.decode() not in repr(options) and options.audit_key.decode() not in repr(options)
+    assert options.secret_source == str(tmp_path / "s" / "confirm.key")

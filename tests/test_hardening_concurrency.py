@@ -2,7 +2,8 @@
 
 One subprocess, one MCP client, 50 tasks: reads of clients 1-5, creates with unique titles, and invalid
 calls whose error echoes the caller's own bad value. Every answer must be the answer to its own request;
-the audit log must hold exactly 50 complete records, each describing the call it belongs to, and
+the audit log must hold exactly one complete record per call describing it (plus, for each create, the
+intent written before its request), and
 `clientary-mcp audit verify` must find the chain intact.
 """
 
@@ -74,9 +75,20 @@ def check_answers(calls: list[tuple[str, dict[str, Any]]], results: list[Any]) -
 
 
 def check_audit(path: Path, calls: list[tuple[str, dict[str, Any]]], transport: str, principal: str) -> None:
-    records = [json.loads(line) for line in path.read_text().splitlines()]
-    assert len(records) == CALLS
-    assert [r["seq"] for r in records] == list(range(1, CALLS + 1))
+    everything = [json.loads(line) for line in path.read_text().splitlines()]
+    creates = sum(tool == "create_task" for tool, _ in calls)
+    assert len(everything) == CALLS + creates  # each create also left its intent, written before the POST
+    assert [r["seq"] for r in everything] == list(range(1, CALLS + creates + 1))
+    intents = {r["seq"]: r for r in everything if r.get("phase") == "intent"}
+    records = []
+    for r in everything:  # one record per call: the outcome, with the arguments of its intent
+        if r.get("phase") == "outcome":
+            intent = intents.pop(r["intent"])
+            assert intent["request_id"] == r["request_id"] and intent["seq"] < r["seq"]
+            r = {**r, "args": intent["args"], "prev": r["prev"]}
+        if r.get("phase") != "intent":
+            records.append(r)
+    assert not intents and len(records) == CALLS
     for r in records:
         assert FIELDS <= set(r), FIELDS - set(r)
         assert r["transport"] == transport and r["principal"] == principal and r["request_id"] is not None
@@ -92,8 +104,9 @@ def check_audit(path: Path, calls: list[tuple[str, dict[str, Any]]], transport: 
     assert len({json.dumps(r["request_id"]) for r in records}) == CALLS
     audited = Counter((r["tool"], json.dumps(r["args"], sort_keys=True)) for r in records)
     assert audited == Counter((tool, json.dumps(args, sort_keys=True)) for tool, args in calls)
-    verdict = subprocess.run([str(BIN), "audit", "verify", str(path)], capture_output=True, text=True, timeout=60)
-    assert verdict.returncode == 0 and f"{CALLS} records, chain intact" in verdict.stdout, verdict.stdout
+    verdict = subprocess.run([str(BIN), "audit", "verify", str(path)], capture_output=True, text=True, timeout=60,
+                             env=server_env(path.parent))
+    assert verdict.returncode == 0 and f"{CALLS + creates} records, chain intact" in verdict.stdout, verdict.stdout
 
 
 @pytest.mark.anyio

@@ -35,8 +35,8 @@ from clientary_mcp.safety.audit import verify
 from clientary_mcp.sandbox import Faults, create_app
 
 pytest.register_assert_rewrite("hardening")
-from hardening import EVIDENCE, FAKE_API_TOKEN, fake_session, fake_settings  # noqa: E402
-from support import tool_error  # noqa: E402
+from hardening import AUDIT_KEY, EVIDENCE, FAKE_API_TOKEN, fake_session, fake_settings  # noqa: E402
+from support import call_records, tool_error  # noqa: E402
 
 pytest_plugins = ["hardening"]
 pytestmark = pytest.mark.usefixtures("secrets_guard")
@@ -246,8 +246,11 @@ async def test_bulk_run_under_faults_loses_nothing_and_does_nothing_twice(tmp_pa
                                        "connection dropped (before the sandbox)",
                                        "connection dropped (after the sandbox)"))
     assert counts["creates unknown outcome"] > 0  # the interesting case did happen
-    # One intact audit record per call, with the outcome the agent saw.
-    assert len(audit) == CREATES + READS and verify(tmp_path / "audit.jsonl").ok
+    # One intact record per call with the outcome the agent saw; each create's intent written before it.
+    everything = audit
+    audit = call_records(everything)
+    assert len(audit) == CREATES + READS and verify(tmp_path / "audit.jsonl", AUDIT_KEY).ok
+    assert len(everything) - len(audit) == CREATES  # one intent per create
     audited = Counter(r["error_kind"] for r in audit if r["outcome"] == "api_error")
     seen = Counter(tool_error(res)["kind"] for *_, res in results if res.is_error)
     assert audited == seen

@@ -172,7 +172,7 @@ async def test_off_spec_answers_degrade_to_data_or_a_clear_tool_error(case, tmp_
                             settings=fake_settings("https://acme.clientary.com", max_retries=1), sleep=no_wait) as h:
         with anyio.fail_after(20):
             result = EVIDENCE.result(await h.call(tool, args))  # a protocol error would raise here
-        records = h.audit()
+        records = h.calls()
     text = result.content[0].text
     assert "Traceback" not in text and "Internal error" not in text and len(text) < 20_000, text[:500]
     assert FAKE_API_TOKEN not in text and FAKE_BASIC not in text

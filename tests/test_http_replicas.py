@@ -89,8 +89,6 @@ async def test_a_rate_limit_of_10_per_minute_allows_10_calls_across_both_replica
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(strict=True, reason="single use of a confirmation must be claimed in the shared store; "
-                   "the confirmation path does not claim there yet")
 async def test_a_token_minted_on_one_replica_acts_once_across_both(replicas):
     bases, token = replicas["bases"], replicas["tokens"]["free"]
     args = {"id": 2, "recipients": ["billing@example.com"]}  # an invoice that was already sent
@@ -110,7 +108,7 @@ async def test_a_token_minted_on_one_replica_acts_once_across_both(replicas):
                     tg.start_soon(present, client)
     assert sum(not r.is_error for r in answers) == 1, [text(r) for r in answers]
     sent = [r for name in ("a", "b") for r in _records(replicas["work"], name)
-            if r["tool"] == "send_invoice_message" and r["outcome"] == "confirmed"]
+            if r["tool"] == "send_invoice_message" and r.get("outcome") == "confirmed"]
     assert len(sent) == 1
 
 

@@ -8,7 +8,6 @@ separate sandbox process, so what the first server previews is what the second o
 
 from __future__ import annotations
 
-import importlib.util
 
 import anyio
 import pytest
@@ -17,7 +16,6 @@ from mcp import Client, StdioServerParameters
 from test_http_support import CLI, clean_env, start_sandbox
 
 TOKEN = "per-call-sandbox-token-0123456789"
-PERSISTED_SECRET = importlib.util.find_spec("clientary_mcp.state.secrets") is not None
 
 
 async def one_call(env: dict[str, str], tool: str, args: dict) -> object:
@@ -29,8 +27,6 @@ async def one_call(env: dict[str, str], tool: str, args: dict) -> object:
 
 @pytest.mark.slow
 @pytest.mark.anyio
-@pytest.mark.xfail(not PERSISTED_SECRET, strict=True,
-                   reason="needs the confirmation secret generated into the state folder (clientary_mcp.state.secrets)")
 async def test_a_delete_previewed_in_one_process_is_confirmed_in_the_next(tmp_path):
     sandbox, base = start_sandbox(tmp_path, "sandbox", TOKEN)
     env = clean_env(tmp_path, CLIENTARY_BASE_URL=base, CLIENTARY_API_TOKEN=TOKEN)

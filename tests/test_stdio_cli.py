@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTARY")}
-    env.update(CLIENTARY_MCP_AUDIT_LOG=str(tmp_path / "audit.jsonl"), **extra)
+    env.update(CLIENTARY_MCP_AUDIT_LOG=str(tmp_path / "audit.jsonl"), CLIENTARY_MCP_STATE_DIR=str(tmp_path / "state"),
+               **extra)
     return env
 
 
@@ -41,7 +42,8 @@ async def test_stdio_subprocess_as_a_host_launches_it(mode, tmp_path):
         gone = await client.call_tool("get_client", {"id": 1})
         assert gone.is_error
     records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    assert [r["outcome"] for r in records] == ["ok", "preview", "confirmed", "api_error"]
+    assert [r.get("phase") or r["outcome"] for r in records] == ["ok", "preview", "intent", "outcome", "api_error"]
+    assert records[3]["outcome"] == "confirmed" and records[3]["intent"] == records[2]["seq"]
 
 
 @pytest.mark.parametrize("env,needle", [

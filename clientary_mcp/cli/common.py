@@ -20,8 +20,7 @@ def check_audit_log(path: str) -> None:
         raise ConfigError(f"the audit log {target} is a folder, not a file: {fix}")
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(target, "a", encoding="utf-8"):
-            pass
+        os.close(os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))  # the log is private to its owner
     except OSError as exc:
         denied = isinstance(exc, PermissionError) or exc.errno == 30  # EROFS
         who = f" (this process runs as uid {os.getuid()})" if denied and hasattr(os, "getuid") else ""

@@ -1,4 +1,4 @@
-"""`clientary-mcp audit …`: verify, tail, show and stats over the audit log, for people."""
+"""`clientary-mcp audit …`: verify, tail, show and stats over the audit log (all its files), for people."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ConfigError
-from .audit import default_path, read_records, verify
+from .audit import KEY_ENV, KEY_FILE, all_records, audit_key, default_path, verify
 
 # Every outcome the service records (see service.py).
 OUTCOMES = ("ok", "preview", "confirmed", "declined", "input_required", "refused", "unknown_tool",
@@ -62,6 +62,11 @@ def _check_filters(args: Any) -> None:
 def _line(rec: dict[str, Any]) -> str:
     http = ", ".join(f"{h.get('method')} {h.get('path')} {h.get('status')}" for h in rec.get("http") or [])
     err = f" [{rec['error_kind']}]" if rec.get("error_kind") else ""
+    if rec.get("phase") == "intent":
+        return (f"{rec.get('ts', '?')}  #{rec.get('seq')}  {rec.get('principal')}/{rec.get('transport')}  "
+                f"{rec.get('tool')}  intent (about to send)")
+    if rec.get("event"):
+        return f"{rec.get('ts', '?')}  #{rec.get('seq')}  {rec['event']}  {json.dumps(rec.get('after_outage'))}"
     return (f"{rec.get('ts', '?')}  #{rec.get('seq')}  {rec.get('principal')}/{rec.get('transport')}  "
             f"{rec.get('tool')}  {rec.get('outcome')}{err}  {rec.get('ms')} ms" + (f"  ({http})" if http else ""))
 
@@ -79,13 +84,20 @@ def run(args: Any) -> int:
         raise ConfigError(f"no audit log at {path}: give its path, or set CLIENTARY_MCP_AUDIT_LOG")
     cmd = args.audit_command
     if cmd == "verify":
-        verdict = verify(path)
+        key = audit_key(create=False)
+        if key is None:
+            from ..state import state_dir
+
+            raise ConfigError(f"no audit key: set {KEY_ENV} to the key the server used, or CLIENTARY_MCP_STATE_DIR "
+                              f"to the folder holding its {KEY_FILE} (looked in {state_dir()})")
+        verdict = verify(path, key)
         for problem in verdict.problems:
             print(problem)
-        print(f"{path}: {verdict.records} record{'' if verdict.records == 1 else 's'}, " +
+        files = f" in {verdict.files} files" if verdict.files > 1 else ""
+        print(f"{path}: {verdict.records} record{'' if verdict.records == 1 else 's'}{files}, " +
               ("chain intact" if verdict.ok else f"{len(verdict.problems)} problem(s)"))
         return 0 if verdict.ok else 1
-    records = [rec for _, rec, _ in read_records(path) if rec]
+    records = list(all_records(path))
     if cmd == "stats":
         return _stats(records)
     if cmd == "show":
@@ -110,6 +122,8 @@ def _stats(records: list[dict[str, Any]]) -> int:
     errors: dict[str, Counter[str]] = defaultdict(Counter)
     durations: dict[str, list[float]] = defaultdict(list)
     for rec in records:
+        if rec.get("phase") == "intent" or rec.get("event"):  # a call's outcome record counts it once
+            continue
         tool = str(rec.get("tool"))
         calls[tool] += 1
         outcome = rec.get("outcome")

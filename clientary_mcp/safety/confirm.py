@@ -1,10 +1,12 @@
-"""Confirmation tokens for gated tools: sealed, bound, expiring, single-use.
+"""Confirmation tokens and 2026-07-28 input-required states for gated tools: sealed, bound, expiring.
 
-A token is `payload.signature`, both base64url; the signature is HMAC-SHA256 over the payload with the
-server's secret. The payload binds the tool, a digest of the arguments (without `confirm`), the caller,
-an expiry, a nonce and the digest of the preview the caller saw. Nothing is stored server-side to mint
-or check a token, so any process holding the same secret accepts it; the nonce list only remembers which
-tokens this process has already used.
+Both are `payload.signature`, base64url; the signature is HMAC-SHA256 over the payload with a key derived
+from the server's secret *for that purpose* (one key for tokens, another for states), and the payload
+names its purpose too, so a token never opens as a state nor a state as a token. The payload binds the
+tool, a digest of the arguments (without `confirm`), the caller, an expiry, a nonce, the digest of the
+preview the caller saw, and a short id of the secret (so a token from a server with another secret is
+told apart from an altered one). Single use is not decided here: the caller claims the nonce in the
+state store before anything is sent (see `ToolService`).
 """
 
 from __future__ import annotations
@@ -43,73 +45,99 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+TOKEN, STATE = "token", "state"
+SECRET_FILE = "confirm.key"  # in the state folder, when CLIENTARY_MCP_CONFIRM_SECRET is not set
+SECRET_HINT = ("give every process and replica the same CLIENTARY_MCP_CONFIRM_SECRET (or, on one machine, "
+               "the same state folder, CLIENTARY_MCP_STATE_DIR)")
+
+
 @dataclass
 class Sealer:
-    secret: bytes
+    secret: bytes = field(repr=False)
     ttl: float = 300.0
     clock: Any = time.time
-    _used: dict[str, float] = field(default_factory=dict)
+    _keys: dict[str, bytes] = field(init=False, repr=False, default_factory=dict)
+    key_id: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        for purpose in (TOKEN, STATE):
+            self._keys[purpose] = hmac.new(self.secret, f"clientary-mcp {purpose} v2".encode(), hashlib.sha256).digest()
+        self.key_id = hmac.new(self.secret, b"clientary-mcp key id", hashlib.sha256).hexdigest()[:8]
+
+    def __repr__(self) -> str:
+        return f"Sealer(ttl={self.ttl!r}, key_id={self.key_id!r})"
+
+    def _seal(self, purpose: str, payload: dict[str, Any]) -> str:
+        body = _b64(canonical({**payload, "u": purpose, "k": self.key_id}))
+        return f"{body}.{self._sign(purpose, body)}"
+
+    def _sign(self, purpose: str, body: str) -> str:
+        return _b64(hmac.new(self._keys[purpose], body.encode(), hashlib.sha256).digest())
 
     def mint(self, tool: str, arguments: dict[str, Any], principal: str, preview_digest: str) -> tuple[str, float]:
         expires = self.clock() + self.ttl
         payload = {"t": tool, "a": args_digest(arguments), "p": principal, "e": round(expires, 3),
-                   "n": secrets.token_hex(8), "d": preview_digest}
-        body = _b64(canonical(payload))
-        return f"{body}.{self._sign(body)}", expires
+                   "n": secrets.token_hex(12), "d": preview_digest}
+        return self._seal(TOKEN, payload), expires
 
-    def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self.secret, body.encode(), hashlib.sha256).digest())
+    def _unseal(self, purpose: str, token: Any, again: str) -> dict[str, Any]:
+        what = "confirmation token" if purpose == TOKEN else "confirmation state"
+        # Sealed values are base64url: anything else is malformed (and hmac cannot compare non-ASCII text).
+        if not isinstance(token, str) or not token.isascii() or token.count(".") != 1 or len(token) > 2048:
+            raise ConfirmationError(f"The {what} is malformed. {again}")
+        body, signature = token.split(".")
+        try:
+            payload = json.loads(_unb64(body))
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise ConfirmationError(f"The {what} is malformed. {again}")
+        if payload.get("u") not in (TOKEN, STATE):
+            raise ConfirmationError(f"The {what} is not one this server issues (malformed, or from an older "
+                                    f"version). {again}")
+        if payload.get("u") != purpose:
+            other = "a confirmation state" if purpose == TOKEN else "a confirmation token"
+            raise ConfirmationError(f"This is {other}, not a {what}; the two are not interchangeable. {again}")
+        if payload.get("k") != self.key_id:
+            raise ConfirmationError(f"This {what} was sealed by a server with a different confirmation secret, "
+                                    f"so this one cannot check it: {SECRET_HINT}. {again}")
+        if not hmac.compare_digest(signature, self._sign(purpose, body)):
+            raise ConfirmationError(f"The {what} was altered (its seal does not match). {again}")
+        return payload
 
     def open(self, token: Any, tool: str, arguments: dict[str, Any], principal: str) -> dict[str, Any]:
         """Check a token against this call; return its payload or raise ConfirmationError."""
         again = f"Call {tool} without `confirm` to get a fresh preview and token."
-        # Tokens are base64url: anything else is malformed (and hmac cannot compare non-ASCII text).
-        if not isinstance(token, str) or not token.isascii() or token.count(".") != 1 or len(token) > 2048:
-            raise ConfirmationError(f"The confirmation token is malformed. {again}")
-        body, signature = token.split(".")
-        if not hmac.compare_digest(signature, self._sign(body)):
-            raise ConfirmationError(f"The confirmation token is not valid for this server (forged, altered, "
-                                    f"or minted with another secret). {again}")
-        try:
-            payload = json.loads(_unb64(body))
-        except ValueError:
-            raise ConfirmationError(f"The confirmation token is malformed. {again}") from None
-        if payload.get("t") != tool:
-            raise ConfirmationError(f"This token was issued for {payload.get('t')}, not {tool}. {again}")
-        if payload.get("p") != principal:
-            raise ConfirmationError(f"This token was issued to another caller. {again}")
-        if payload.get("a") != args_digest(arguments):
-            raise ConfirmationError("The arguments differ from the previewed ones; a token confirms exactly "
-                                    f"what was previewed. {again}")
-        now = self.clock()
-        if now > payload.get("e", 0):
-            raise ConfirmationError(f"The confirmation token expired. {again}")
-        self._forget_expired(now)
-        if payload.get("n") in self._used:
-            raise ConfirmationError(f"This confirmation token was already used. {again}")
+        payload = self._unseal(TOKEN, token, again)
+        self._check(payload, tool, arguments, principal, "token", again)
         return payload
 
-    def spend(self, payload: dict[str, Any]) -> None:
-        self._used[payload["n"]] = payload["e"]
+    def _check(self, payload: dict[str, Any], tool: str, arguments: dict[str, Any], principal: str, what: str,
+               again: str) -> None:
+        if payload.get("t") != tool:
+            raise ConfirmationError(f"This {what} was issued for {payload.get('t')}, not {tool}. {again}")
+        if payload.get("p") != principal:
+            raise ConfirmationError(f"This {what} was issued to another caller. {again}")
+        if payload.get("a") != args_digest(arguments):
+            raise ConfirmationError(f"The arguments differ from the previewed ones; a {what} confirms exactly "
+                                    f"what was previewed. {again}")
+        if self.clock() > payload.get("e", 0):
+            raise ConfirmationError(f"The confirmation {what} expired. {again}")
+        if not isinstance(payload.get("n"), str):
+            raise ConfirmationError(f"The confirmation {what} is malformed. {again}")
 
-    def _forget_expired(self, now: float) -> None:
-        if len(self._used) > 1000:
-            for nonce, expiry in list(self._used.items()):
-                if expiry < now:
-                    del self._used[nonce]
+    def seal_state(self, tool: str, arguments: dict[str, Any], principal: str, preview_digest: str) -> str:
+        """Opaque sealed state for the 2026-07-28 input-required round trip (single use, like a token)."""
+        payload = {"t": tool, "a": args_digest(arguments), "p": principal, "d": preview_digest,
+                   "e": round(self.clock() + self.ttl, 3), "n": secrets.token_hex(12)}
+        return self._seal(STATE, payload)
 
-    def seal_state(self, state: dict[str, Any]) -> str:
-        """Opaque signed state for the 2026-07-28 input-required round trip."""
-        body = _b64(canonical(state))
-        return f"{body}.{self._sign(body)}"
+    def open_state(self, state: Any, tool: str, arguments: dict[str, Any], principal: str) -> dict[str, Any]:
+        again = f"Call {tool} again to be asked afresh."
+        payload = self._unseal(STATE, state, again)
+        self._check(payload, tool, arguments, principal, "state", again)
+        return payload
 
-    def open_state(self, token: str) -> dict[str, Any] | None:
-        if not isinstance(token, str) or not token.isascii() or token.count(".") != 1:
-            return None
-        body, signature = token.split(".")
-        if not hmac.compare_digest(signature, self._sign(body)):
-            return None
-        try:
-            return json.loads(_unb64(body))
-        except ValueError:
-            return None
+    def claim_ttl(self, payload: dict[str, Any]) -> float:
+        """How long the store must remember a spent nonce: until the token expires, plus clock slack."""
+        return max(1.0, float(payload.get("e", 0)) - self.clock()) + 60.0

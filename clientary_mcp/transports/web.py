@@ -207,7 +207,7 @@ class _Builder:
 
     def service(self, opts: ServerOptions, settings: Settings, sandbox: bool, app: Any,
                 limit: RateLimit | None) -> GuardedService:
-        service = build_service(opts, settings, sandbox=sandbox, sandbox_app=app, audit=self.audit)
+        service = build_service(opts, settings, sandbox=sandbox, sandbox_app=app, audit=self.audit, store=self.store)
         return GuardedService(service, self.gate, limit, self.store)
 
     def local(self) -> Principal:
@@ -278,6 +278,8 @@ class Deployment:
         path = self.audit.path
         if path is not None and not (os.access(path, os.W_OK) or not path.exists() and os.access(path.parent, os.W_OK)):
             return False, "audit log is not writable"
+        if not self.audit.probe():  # after a failed write: ready again once a record can be written
+            return False, "audit log cannot be written"
         return True, "ready"
 
     async def store_state(self) -> dict[str, Any]:
@@ -344,12 +346,12 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
             or oauth is not None and oauth.needs_server_account):
         server_account = account_settings(bool(getattr(args, "sandbox", False)), env)
 
-    scrub = [options.confirm_secret.decode("latin-1")] + [s.api_token for s in own.values()]
+    scrub = [s.api_token for s in own.values()]
     if server_account is not None:
         scrub.append(server_account[0].api_token)
     if oauth is not None and oauth.config.client_secret:
         scrub.append(oauth.config.client_secret)
-    audit = AuditLog(options.audit_log, scrub=tuple(scrub))
+    audit = AuditLog.from_options(options, scrub=tuple(scrub))
     builder = _Builder(args, options, web, env, audit, gate, store)
     shared_sandbox = builder.use_server_account(server_account) if server_account is not None else None
 

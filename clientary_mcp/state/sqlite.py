@@ -1,0 +1,161 @@
+"""The embedded state store: one SQLite file in the state folder, shared by every process on the machine.
+
+WAL mode so readers never wait for writers; every method is one `BEGIN IMMEDIATE` transaction, so two
+processes (or two threads) claiming the same key are serialised by SQLite's write lock and exactly one
+wins. Blocking calls run in a worker thread, never on the event loop. Times are wall-clock seconds
+(`time.time`), the one clock all processes share.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+
+from .dirs import ensure_private_dir
+from .store import StoreUnavailable
+
+T = TypeVar("T")
+FILE_NAME = "state.sqlite3"
+BUSY_TIMEOUT_MS = 5000
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires)",
+    "CREATE TABLE IF NOT EXISTS buckets (bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL)",
+    ("CREATE TABLE IF NOT EXISTS members (grp TEXT NOT NULL, member TEXT NOT NULL, expires REAL NOT NULL, "
+     "PRIMARY KEY (grp, member))"),
+)
+
+
+class SqliteStore:
+    """The `StateStore` on a SQLite file (created 0600 in a 0700 folder on first use)."""
+
+    name = "sqlite"
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time):
+        self.path = Path(path)
+        self.clock = clock
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()  # one connection, used by one worker thread at a time
+        self._claims = 0
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        ensure_private_dir(self.path.parent)
+        # Create the file 0600 before SQLite does (it would use the umask); -wal/-shm copy its mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process crashes
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                conn = self._conn
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = job(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+                return result
+            except (sqlite3.Error, OSError) as exc:
+                if self._conn is not None:  # start afresh next time (the file may have been replaced)
+                    self._conn.close()
+                    self._conn = None
+                raise StoreUnavailable(f"the state store {self.path} did not answer ({_reason(exc)})") from None
+
+    async def _call(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        return await anyio.to_thread.run_sync(self._run, job)
+
+    # -- the StateStore methods ------------------------------------------------------------------
+
+    async def claim(self, key: str, ttl: float) -> bool:
+        now = self.clock()
+        self._claims += 1
+        sweep = self._claims % 200 == 0
+
+        def job(conn: sqlite3.Connection) -> bool:
+            if sweep:
+                conn.execute("DELETE FROM claims WHERE expires < ?", (now,))
+            conn.execute("DELETE FROM claims WHERE key = ? AND expires < ?", (key, now))
+            cur = conn.execute("INSERT OR IGNORE INTO claims (key, expires) VALUES (?, ?)", (key, now + ttl))
+            return cur.rowcount == 1
+
+        return await self._call(job)
+
+    async def take(self, bucket: str, rate: float, burst: int) -> float:
+        now = self.clock()
+
+        def job(conn: sqlite3.Connection) -> float:
+            row = conn.execute("SELECT tokens, at FROM buckets WHERE bucket = ?", (bucket,)).fetchone()
+            tokens = float(burst) if row is None else min(float(burst), row[0] + max(0.0, now - row[1]) * rate)
+            if tokens < 1.0:
+                return (1.0 - tokens) / rate if rate > 0 else float("inf")
+            conn.execute("INSERT OR REPLACE INTO buckets (bucket, tokens, at) VALUES (?, ?, ?)",
+                         (bucket, tokens - 1.0, now))
+            return 0.0
+
+        return await self._call(job)
+
+    async def enter(self, group: str, member: str, limit: int, ttl: float) -> bool:
+        now = self.clock()
+
+        def job(conn: sqlite3.Connection) -> bool:
+            conn.execute("DELETE FROM members WHERE grp = ? AND expires < ?", (group, now))
+            present = conn.execute("SELECT 1 FROM members WHERE grp = ? AND member = ?", (group, member)).fetchone()
+            if present is None:
+                (count,) = conn.execute("SELECT COUNT(*) FROM members WHERE grp = ?", (group,)).fetchone()
+                if count >= limit:
+                    return False
+            conn.execute("INSERT OR REPLACE INTO members (grp, member, expires) VALUES (?, ?, ?)",
+                         (group, member, now + ttl))
+            return True
+
+        return await self._call(job)
+
+    async def leave(self, group: str, member: str) -> None:
+        await self._call(lambda conn: conn.execute("DELETE FROM members WHERE grp = ? AND member = ?",
+                                                   (group, member)))
+
+    async def check(self) -> None:
+        await self._call(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def aclose(self) -> None:
+        def close() -> None:
+            with self._lock:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+
+        await anyio.to_thread.run_sync(close)
+
+
+def _reason(exc: BaseException) -> Any:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
