@@ -35,6 +35,8 @@ Resolver = Callable[[ServerRequestContext[Any, Any]], tuple[ToolService, str]]
 
 
 def output_schema(spec: ToolSpec) -> dict[str, Any]:
+    if spec.output is not None:
+        return spec.output
     entity = spec.entity or "record"
     if spec.kind == "gated":
         return gated_schema(entity)
