@@ -368,8 +368,13 @@ def _(store, r):
 
 @case("project_profitability", {"project_id": 1})
 def _(store, r):
-    assert r["hours"] == {"worked": 25.5, "billed": 14.0, "unbilled": 11.5}
-    assert r["expenses"]["total"] == 250.0 and r["value"]["unbilled"] == 1437.5
+    entries = store.where("hours", project_id=1)
+    assert r["hours"] == {"worked": sum(e["hours"] for e in entries),
+                          "billed": sum(e["hours"] for e in entries if e["billed"]),
+                          "unbilled": sum(e["hours"] for e in entries if not e["billed"])}
+    assert r["value"]["unbilled"] == sum(e["hours"] * e["rate"] for e in entries if not e["billed"])
+    assert r["expenses"]["total"] == sum(x["amount"] for x in store.where("expenses", project_id=1))
+    assert r["invoices"]["count"] == len(store.where("invoices", project_id=1))
 
 
 @case("time_audit", {"from_date": "2026-01-01", "to_date": "2026-12-31", "unbilled_days": 5})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from clientary_mcp.sandbox import Faults, create_app
@@ -190,3 +192,70 @@ async def test_workflow_results_respect_the_record_cap(tmp_path):
         h.service.api.settings = replace(h.service.api.settings, max_records=2)
         r = data(await h.call("find_overdue_invoices", {}))
         assert r["truncated"] is True and "record cap" in r["note"]
+
+
+@pytest.mark.parametrize("tool, args", [("find_overdue_invoices", {}), ("time_audit", {"from_date": "2026-01-01"}),
+                                        ("project_profitability", {"project_id": 1}),
+                                        ("convert_lead", {"lead_id": 6})])
+async def test_a_workflow_keeps_its_requests_within_the_page_concurrency(tool, args, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from clientary_mcp.sandbox import SandboxTransport
+
+    inner = SandboxTransport.handle_async_request
+    live = peak = 0
+
+    async def counting(self, request):
+        nonlocal live, peak
+        live += 1
+        peak = max(peak, live)
+        try:
+            return await inner(self, request)
+        finally:
+            live -= 1
+
+    monkeypatch.setattr(SandboxTransport, "handle_async_request", counting)
+    app = create_app(faults=Faults(latency=0.02))
+    store = app.state.store
+    for n in range(60):  # enough pages that several list reads overlap
+        store.insert("invoices", {**store.get("invoices", 5), "id": store.next_id("invoices"), "number": f"9{n:03d}"})
+    async with session(tmp_path, app=app) as h:
+        h.service.api.settings = replace(h.service.api.settings, page_concurrency=2)
+        data(await h.call(tool, args))
+    assert 1 < peak <= 2  # concurrent, and never more than the page concurrency
+
+
+
+async def test_another_process_invoicing_the_same_hours_meanwhile_stops_the_marking(tmp_path, monkeypatch):
+    # Another server on the same account (no shared lock) creates its invoice for the same entries between this
+    # run's look for earlier invoices and its own create: simulated by posting that invoice just before ours.
+    import httpx
+
+    from clientary_mcp.sandbox import SandboxTransport
+
+    inner = SandboxTransport.handle_async_request
+    rival: dict = {}
+
+    async def other_process_first(self, request):
+        if request.method == "POST" and request.url.path == "/api/v2/invoices" and not rival:
+            body = json.loads(request.content)
+            rival["answer"] = await inner(self, httpx.Request("POST", request.url, headers=request.headers,
+                                                              json=body))
+        return await inner(self, request)
+
+    monkeypatch.setattr(SandboxTransport, "handle_async_request", other_process_first)
+    async with session(tmp_path) as h:
+        s = h.store
+        r = await h.call("invoice_unbilled_hours", {"project_id": 1})
+        result = tool_error(r)
+        assert result["shared_entries"] == [3, 4] and len(result["rival_invoices"]) == 1
+        assert "delete_invoice" in result["summary"]
+        assert not any(s.get("hours", i)["billed"] for i in (3, 4))  # nothing marked while two invoices exist
+        # The user deletes one draft; the rerun then only marks.
+        mine = result["done"]["invoice"]["id"]
+        preview = data(await h.call("delete_invoice", {"id": mine}))
+        data(await h.call("delete_invoice", {"id": mine, "confirm": preview["confirm_token"]}))
+        monkeypatch.setattr(SandboxTransport, "handle_async_request", inner)
+        again = data(await h.call("invoice_unbilled_hours", {"project_id": 1}))
+        assert again["finished_from_earlier_run"] == {str(result["rival_invoices"][0]): [3, 4]}
+        assert all(s.get("hours", i)["billed"] for i in (3, 4))

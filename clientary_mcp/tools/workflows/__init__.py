@@ -10,10 +10,20 @@ from ..base import ToolSpec
 from . import billing, finding, leads, reports
 
 
+def _within_limit(runner):
+    """All of a job's requests share the page concurrency, however many reads it runs at once."""
+    async def run(api, args):
+        with api.one_job():
+            return await runner(api, args)
+
+    return run
+
+
 def _workflow(name: str, title: str, kind: str, description: str, requests: str, fields, runner, out,
               idempotent: bool | None = None) -> ToolSpec:
     return ToolSpec(name=name, title=title, kind=kind, toolset="workflows", description=description,  # type: ignore[arg-type]
-                    method="MULTI", path=requests, fields=fields, runner=runner, output=out, idempotent=idempotent)
+                    method="MULTI", path=requests, fields=fields, runner=_within_limit(runner), output=out,
+                    idempotent=idempotent)
 
 
 TOOLS = [

@@ -134,6 +134,19 @@ async def _run(api: ClientaryClient, a: dict[str, Any], project_id: int) -> Any:
         done["invoice"] = {k: invoice.get(k) for k in ("id", "number", "client_id", "total_cost", "currency_code",
                                                         "status")}
         done["invoice"]["lines"] = len(lines)
+        # Another process may have invoiced the same entries at the same moment: look again before marking.
+        again = await api.list_all(where, "invoices")
+        rivals = {e_id: inv for e_id, inv in invoiced_entries(again.items, project_id).items()
+                  if e_id in {e["id"] for e in fresh} and inv.get("id") != invoice.get("id")}
+        if rivals:
+            others = sorted({str(inv.get("id")) for inv in rivals.values()})
+            raise Incomplete(
+                f"Draft invoice {invoice.get('number')} (id {invoice.get('id')}) was created, but invoice(s) "
+                f"{', '.join(others)} were made for some of the same entries at the same time (another run). No entry "
+                "was marked billed. Delete one of the drafts with delete_invoice (its preview first), then call "
+                "invoice_unbilled_hours again with the same arguments to mark the entries.",
+                {"done": done, "rival_invoices": [int(i) for i in others if i.isdigit()],
+                 "shared_entries": sorted(rivals)})
 
     to_mark = [e["id"] for e in finishing] + [e["id"] for e in fresh]
     if not to_mark:
