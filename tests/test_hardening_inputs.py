@@ -1,4 +1,4 @@
-"""Bad input, property-based, for every one of the 57 tools, through a real MCP client session.
+"""Bad input, property-based, for every tool, through a real MCP client session.
 
 Strategies come from each tool's `Field` declarations (the same declarations its input schema is made of):
 valid arguments (optional ones sometimes null, which means "not given"), and valid arguments with exactly
