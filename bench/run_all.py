@@ -16,7 +16,7 @@ from pathlib import Path
 
 import _common as c
 
-SCRIPTS = ("context_cost", "startup", "call_overhead", "pagination", "service_load")
+SCRIPTS = ("context_cost", "startup", "call_overhead", "pagination", "service_load", "workflows")
 
 
 def main() -> int:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import _common as c
 
+from clientary_mcp.tools import REGISTRY
+
 TARGET_RATIO = 1.15
 
 
@@ -58,7 +60,7 @@ def main() -> int:
         if not args.no_bytecode_cache:
             env = c.bytecode_env(env, Path(tmp) / "pycache")
         arms = {
-            "clientary-mcp": (c.clientary_command() + ["serve", "--sandbox", "--audit-log", str(audit)], 57),
+            "clientary-mcp": (c.clientary_command() + ["serve", "--sandbox", "--audit-log", str(audit)], len(REGISTRY)),
             "minimal SDK server": ([sys.executable, str(c.BENCH / "minimal_server.py")], 1),
         }
         for cmd, n in arms.values():  # warm-up, untimed

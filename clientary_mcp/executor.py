@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .tools.base import ITEM_FIELDS, ToolSpec
+from .tools.base import ITEM_FIELDS, Incomplete, ToolSpec  # noqa: F401 (Incomplete: part of the call path)
 from .tools.shapes import counted, describe, plural, shape_record
 
 if TYPE_CHECKING:
@@ -56,6 +56,8 @@ def build_request(spec: ToolSpec, args: dict[str, Any]) -> Request:
 
 
 async def execute(api: ClientaryClient, spec: ToolSpec, args: dict[str, Any]) -> Outcome:
+    if spec.runner is not None:
+        return await spec.runner(api, args)
     req = build_request(spec, args)
     entity = spec.entity or "record"
     if spec.list_key:
@@ -65,13 +67,50 @@ async def execute(api: ClientaryClient, spec: ToolSpec, args: dict[str, Any]) ->
         ids = {f.name: args[f.name] for f in spec.fields if f.loc == "path"}
         return Outcome({"status": "done", "summary": f"Deleted {entity.replace('_', ' ')} {args['id']}",
                         "record": ids}, f"Deleted {entity.replace('_', ' ')} {args['id']}.")
-    if spec.kind == "gated":  # sending an email: what Clientary answered, if anything
+    if spec.hook == "send_message":  # what Clientary answered, if anything
         record = shape_record(entity, raw) if isinstance(raw, dict) else {}
-        text = f"Sent invoice {args['id']} to {', '.join(args.get('recipients', []))}"
+        document = spec.path.split("/")[3][:-1]  # /api/v2/<invoices|estimates>/{id}/messages
+        text = f"Sent {document} {args['id']} to {', '.join(args.get('recipients', []))}"
         return Outcome({"status": "done", "summary": text, "record": record}, text + ".")
+    if spec.hook == "charge":
+        record = shape_record(entity, raw) if isinstance(raw, dict) else {}
+        text = (f"Charged {record.get('amount', 'the balance')} to payment profile {args['payment_profile_id']} "
+                f"for invoice {args['invoice_id']}")
+        return Outcome({"status": "done", "summary": text, "record": record}, text + ".")
+    if raw is None and spec.method == "PUT":
+        # Some updates answer 2xx with an empty body: read the record back so the agent always gets it.
+        raw = await api.request("GET", req.path)
     rec = shape_record(entity, raw if raw is not None else {})
     verb = {"POST": "Created", "PUT": "Updated"}.get(spec.method, "")
     return Outcome(rec, f"{verb} {describe(entity, rec)}".strip() + ".")
+
+
+NAMED_CLIENT = ("invoice", "estimate", "recurring")  # their list items name the client, so the agent can pick one
+_FEW = 10
+
+
+async def _client_names(api: ClientaryClient, items: list[dict[str, Any]]) -> None:
+    """Add `client_name` to items that carry only a `client_id`: a GET per client when few, else the client list."""
+    from .api import ClientaryError
+
+    wanted = sorted({i["client_id"] for i in items if isinstance(i.get("client_id"), int) and not i.get("client_name")})
+    if not wanted:
+        return
+    names: dict[int, Any] = {}
+    try:
+        if len(wanted) <= _FEW:
+            from .tools.workflows.common import gather
+
+            found = await gather(api, [lambda c=c: api.request("GET", f"/api/v2/clients/{c}") for c in wanted])
+            names = {c: r.get("name") for c, r in zip(wanted, found) if isinstance(r, dict)}
+        else:
+            page = await api.list_all("/api/v2/clients", "clients")
+            names = {c.get("id"): c.get("name") for c in page.items}
+    except ClientaryError:
+        return  # names are a convenience; the list itself was read
+    for item in items:
+        if item.get("client_id") in names:
+            item["client_name"] = names[item["client_id"]]
 
 
 async def _list(api: ClientaryClient, spec: ToolSpec, req: Request, args: dict[str, Any], entity: str) -> Outcome:
@@ -86,6 +125,8 @@ async def _list(api: ClientaryClient, spec: ToolSpec, req: Request, args: dict[s
     else:
         page = await api.list_unpaginated(req.path, key, params=params)
     items = [shape_record(entity, item, compact=True) for item in page.items]
+    if entity in NAMED_CLIENT and not spec.path.startswith("/api/v2/clients/"):  # one client's list: known already
+        await _client_names(api, items)
     data: dict[str, Any] = {"items": items, "returned": len(items)}
     words = plural(entity)
     if spec.paging == "pages":

@@ -17,8 +17,9 @@ from .tools import ToolSpec
 from .tools.shapes import entity_schema, gated_schema, list_schema
 
 INSTRUCTIONS = (
-    "Clientary (clients, projects, time, invoices, payments). Deletes and invoice emails are gated: call them "
-    "without `confirm` to get a preview, show it to the user, then call again with the returned token."
+    "Clientary (clients, projects, time, invoices, payments). Deletes, emails and card charges are gated: call them "
+    "without `confirm` to get a preview, show it to the user, then call again with the returned token. Prompts "
+    "(and skills) describe the month-end, overdue, onboarding and time-audit procedures."
 )
 CONFIRM_SCHEMA = {
     "type": "object",
@@ -35,6 +36,8 @@ Resolver = Callable[[ServerRequestContext[Any, Any]], tuple[ToolService, str]]
 
 
 def output_schema(spec: ToolSpec) -> dict[str, Any]:
+    if spec.output is not None:
+        return spec.output
     entity = spec.entity or "record"
     if spec.kind == "gated":
         return gated_schema(entity)
@@ -189,7 +192,7 @@ def build_server(resolve: Resolver, *, transport: str = "stdio", catalog: str = 
     def input_schema(name: str) -> dict[str, Any] | None:
         return schemas.get(name)
 
-    return Server(
+    server: Server[Any] = Server(
         "clientary-mcp",
         version=__version__,
         title="Clientary",
@@ -199,3 +202,7 @@ def build_server(resolve: Resolver, *, transport: str = "stdio", catalog: str = 
         get_tool_input_schema=input_schema,
         cache_hints={"tools/list": LIST_CACHE},
     )
+    from .skills.serve import install
+
+    install(server)  # the procedures, as prompts and as skills
+    return server

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .safety import confirm as confirm_mod
 from .safety.audit import AuditError, AuditLog, now_iso, redact
-from .executor import execute
+from .executor import Incomplete, execute
 from .safety.policy import Policy
 from .safety.previews import PREVIEWS, Preview
 from .state import StateStore, StoreUnavailable, open_store
@@ -207,6 +207,13 @@ class ToolService:
         except _Refused as exc:
             note.outcome, note.error_kind = "refused", exc.kind
             return self._error(exc.message, exc.kind)
+        except ArgumentError as exc:  # a composite tool's check across arguments
+            note.outcome = "validation_error"
+            return self._error(str(exc) + ". Fix the arguments and call again; nothing was changed.",
+                               "invalid_arguments")
+        except Incomplete as exc:
+            note.outcome, note.error_kind = "partial", "incomplete"
+            return ToolResult.failure(result_text(exc.summary, prune(exc.data, KEPT)), "incomplete", **exc.data)
         except ClientaryError as exc:
             note.outcome, note.error_kind = "api_error", exc.kind
             return self._error(exc.message, exc.kind, getattr(exc, "fields", None))

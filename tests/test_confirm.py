@@ -75,9 +75,10 @@ async def _refused(h, tool, args, token, needle):
 
 
 def _altered(tool: str, args: dict) -> dict:
-    if tool == "send_invoice_message":
+    if tool in ("send_invoice_message", "send_estimate_message"):
         return {**args, "recipients": ["someone.else@example.com"]}
-    key = "invoice_id" if tool == "delete_payment" else ("client_id" if tool == "delete_payment_profile" else "id")
+    key = {"delete_payment": "invoice_id", "delete_payment_profile": "client_id",
+           "charge_payment_profile": "invoice_id"}.get(tool, "id")
     return {**args, key: args[key] + 1}
 
 

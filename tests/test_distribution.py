@@ -60,6 +60,7 @@ def test_build_makes_an_sdist_and_a_wheel_with_what_a_release_needs(dist):
         meta = zf.read(f"clientary_mcp-{__version__}.dist-info/METADATA").decode()
         entry = zf.read(f"clientary_mcp-{__version__}.dist-info/entry_points.txt").decode()
     assert "clientary_mcp/sandbox/seed.py" in files and not any("tests/" in f for f in files)
+    assert "clientary_mcp/skills/month-end-billing.md" in files  # the skills' one source each, as package data
     assert "clientary-mcp = clientary_mcp.cli:main" in entry
     assert "mcp-name: " in meta  # the README, with the registry's ownership line, is the long description
 
@@ -74,7 +75,7 @@ async def test_the_wheel_alone_runs_the_server(fresh, tmp_path):
 
     assert run("--version").stdout.strip() == f"clientary-mcp {__version__}"
     tools = run("tools")
-    assert tools.returncode == 0 and len(tools.stdout.splitlines()) == 57 and tools.stderr.startswith("57 tools")
+    assert tools.returncode == 0 and len(tools.stdout.splitlines()) == 77 and tools.stderr.startswith("77 tools")
     listed = run("call", "list_clients", "--sandbox")
     assert listed.returncode == 0 and json.loads(listed.stdout)["total_count"] == 5
     where = subprocess.run([str(fresh / "venv" / "bin" / "python"), "-c",
@@ -84,6 +85,7 @@ async def test_the_wheel_alone_runs_the_server(fresh, tmp_path):
     params = StdioServerParameters(command=str(exe), args=["serve", "--sandbox"], env=env, cwd=str(tmp_path))
     async with Client(params) as client:
         assert client.server_info.version == __version__
-        assert len((await client.list_tools()).tools) == 57
+        assert len((await client.list_tools()).tools) == 77
+        assert {p.name for p in (await client.list_prompts()).prompts} >= {"month_end_billing"}  # the .md shipped
         got = await client.call_tool("get_client", {"id": 1})
         assert got.structured_content["name"] == "Acme Corporation"

@@ -1,4 +1,4 @@
-"""Bad input, property-based, for every one of the 57 tools, through a real MCP client session.
+"""Bad input, property-based, for every tool, through a real MCP client session.
 
 Strategies come from each tool's `Field` declarations (the same declarations its input schema is made of):
 valid arguments (optional ones sometimes null, which means "not given"), and valid arguments with exactly
@@ -104,6 +104,8 @@ def valid_value(f: Field) -> st.SearchStrategy[Any]:
         return st.one_of(st.floats(low, 1e12, allow_nan=False, allow_infinity=False),
                          st.integers(math.ceil(low), 10**6))
     if t in ("string", "text"):
+        if f.minimum:
+            return st.text(SAFE_CHAR, min_size=int(f.minimum), max_size=30)
         return st.one_of(SHORT_TEXT, SHORT_TEXT, st.just("é" * limit(f)))  # and once in a while, the limit
     if t == "date":
         return st.dates().map(date.isoformat)

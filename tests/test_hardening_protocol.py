@@ -175,7 +175,8 @@ def test_stdio_answers_every_bad_message_and_keeps_serving(tmp_path):
         assert "result" in peer.request("ping"), "a silent message was answered"  # the very next line is ours
 
         error_of(peer.request("no/such/method"), METHOD_NOT_FOUND, peer.next_id)
-        error_of(peer.request("resources/read", {"uri": "file:///etc/passwd"}), METHOD_NOT_FOUND, peer.next_id)
+        text = error_of(peer.request("resources/read", {"uri": "file:///etc/passwd"}), INVALID_PARAMS, peer.next_id)
+        assert "skill://" in text and "root:" not in text  # only the skill files are served
         text = error_of(peer.request("tools/call", {"name": "no_such_tool", "arguments": {}}), INVALID_PARAMS,
                         peer.next_id)
         assert "no_such_tool" in text and "tools/list" in text

@@ -42,7 +42,7 @@ def servers(tmp_path_factory):
 async def _cycle(client, tag: str) -> None:
     """List, read, write, and a gated delete through preview and confirm."""
     listed = await client.list_tools()
-    assert len(listed.tools) == 57
+    assert len(listed.tools) == 77
     clients = await client.call_tool("list_clients", {})
     assert not clients.is_error and clients.structured_content["items"]
 

@@ -89,7 +89,7 @@ async def test_principals_see_their_own_accounts_and_tool_lists(deployment):
             deployment["seen"] += [text(created), text(mine), text(theirs)]
             assert "Alice Only Ltd" in {c["name"] for c in mine.structured_content["items"]}
             assert "Alice Only Ltd" not in {c["name"] for c in theirs.structured_content["items"]}
-            assert len((await alice.list_tools()).tools) == 57
+            assert len((await alice.list_tools()).tools) == 77
         async with http_client(deployment["base"], tokens["carol"]) as carol:
             names = {t.name for t in (await carol.list_tools()).tools}
             assert names == {"list_clients", "get_client", "create_client", "update_client", "delete_client"}

@@ -101,7 +101,7 @@ def test_discovery_from_the_401_to_the_provider(deployment):
 
 
 async def _cycle(client) -> None:
-    assert len((await client.list_tools()).tools) == 57
+    assert len((await client.list_tools()).tools) == 77
     created = await client.call_tool("create_client", {"name": "OAuth Machine Ltd"})
     assert not created.is_error, text(created)
     preview = await client.call_tool("delete_client", {"id": created.structured_content["id"]})
@@ -173,7 +173,7 @@ async def test_a_read_only_token_lists_reads_and_gets_403_for_a_write(deployment
     with anyio.fail_after(60):
         async with http_client(base, token, mode="2026-07-28") as client:
             tools = (await client.list_tools()).tools
-            assert len(tools) == 30 and all(t.annotations.read_only_hint for t in tools)
+            assert len(tools) == 38 and all(t.annotations.read_only_hint for t in tools)
             assert not (await client.call_tool("list_clients", {})).is_error
     call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
             "params": {"name": "create_client", "arguments": {"name": "Nope"}}}
@@ -237,7 +237,7 @@ async def test_an_opaque_token_is_checked_by_introspection(deployment):
     with anyio.fail_after(60):
         async with http_client(deployment["base"], token) as client:
             tools = (await client.list_tools()).tools
-            assert len(tools) == 30 + 17  # reads and writes, no deletes or sending
+            assert len(tools) == 38 + 24  # reads and writes (workflows included), no deletes, sending or charges
             assert not (await client.call_tool("list_clients", {})).is_error
     assert any(r["principal"] == "opaque" for r in records(deployment))
 
@@ -314,7 +314,7 @@ async def test_the_sdk_client_discovers_registers_and_signs_in_by_itself(deploym
     with anyio.fail_after(60):
         async with httpx2.AsyncClient(auth=auth, timeout=httpx2.Timeout(15.0, read=30.0)) as http:
             async with Client(streamable_http_client(base + "/mcp", http_client=http)) as client:
-                assert len((await client.list_tools()).tools) == 57
+                assert len((await client.list_tools()).tools) == 77
                 created = await client.call_tool("create_client", {"name": "Registered By The SDK"})
                 assert not created.is_error, text(created)
     assert storage.client is not None and storage.client.client_id not in ("app", "machine")  # registered itself
@@ -339,7 +339,7 @@ async def test_the_sdk_client_steps_up_when_a_call_needs_more_scope(deployment):
     with anyio.fail_after(60):
         async with httpx2.AsyncClient(auth=auth, timeout=httpx2.Timeout(15.0, read=30.0)) as http:
             async with Client(streamable_http_client(base + "/mcp", http_client=http), mode="2026-07-28") as client:
-                assert len((await client.list_tools()).tools) == 30
+                assert len((await client.list_tools()).tools) == 38
                 created = await client.call_tool("create_client", {"name": "After Step-Up"})
                 assert not created.is_error, text(created)
     assert set(claims(storage.tokens.access_token)["scope"].split()) >= {"clientary:read", "clientary:write"}
@@ -421,7 +421,7 @@ async def test_the_sse_transport_takes_oauth_tokens_for_its_own_resource(deploym
                      timeout=10).status_code == 401  # a token for the /mcp service is not one for this one
     with anyio.fail_after(60):
         async with sse_session(base, provider.token("reader", resource=base + "/sse")) as client:
-            assert len((await client.list_tools()).tools) == 30
+            assert len((await client.list_tools()).tools) == 38
             refused = await client.call_tool("create_client", {"name": "Nope"})
     assert refused.is_error and "clientary:write" in text(refused)  # on SSE the tool error names the scope
 

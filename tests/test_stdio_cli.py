@@ -32,7 +32,7 @@ async def test_stdio_subprocess_as_a_host_launches_it(mode, tmp_path):
     params = StdioServerParameters(command=str(BIN), args=["serve", "--sandbox"], env=_env(tmp_path))
     async with Client(params, mode=mode) as client:
         tools = (await client.list_tools()).tools
-        assert len(tools) == 57
+        assert len(tools) == 77
         result = await client.call_tool("get_client", {"id": 1})
         assert not result.is_error and result.structured_content["name"] == "Acme Corporation"
         preview = await client.call_tool("delete_client", {"id": 1})
@@ -80,7 +80,7 @@ def test_call_command_runs_a_tool_and_prints_json(tmp_path):
 def test_tools_command_lists_name_kind_title(tmp_path):
     proc = run("tools", "--read-only", env=_env(tmp_path))
     rows = proc.stdout.splitlines()
-    assert len(rows) == 30 and all(row.split()[1] == "read" for row in rows)
+    assert len(rows) == 38 and all(row.split()[1] == "read" for row in rows)  # 34 reads + 4 read workflows
     assert rows[0].split()[0] == "list_clients"
 
 
@@ -126,5 +126,5 @@ def test_started_by_hand_in_a_terminal_it_explains_itself_on_stderr(tmp_path):
         out, _ = proc.communicate(timeout=10)
         os.close(primary)
         os.close(secondary)
-    assert "serving 57 tools over stdio on the built-in sandbox" in line
+    assert "serving 77 tools over stdio on the built-in sandbox" in line
     assert out == ""  # stdout carries only the protocol

@@ -1,4 +1,5 @@
-"""Each of the 57 tools called through a real MCP client session, its effect checked in the sandbox.
+"""Each tool (the 71 endpoints and the workflows) called through a real MCP client session, its effect checked in
+the sandbox.
 
 Every case runs three times: with the arguments as given; the way clients such as mcp-use send them — every
 optional argument present, null when the model left it out ("not given"); and through the compact catalog's
@@ -226,14 +227,15 @@ def _(store, r):
     assert entry["hours"] == 3 and entry["billed"] is True and r["billed"] is True
 
 
-@case("create_task", {"title": "Send contract", "project_id": 2, "assignee_id": 2})
+@case("create_task", {"title": "Send contract", "client_id": 4, "assignee_id": 2})
 def _(store, r):
-    assert store.get("tasks", r["id"])["assignee_id"] == 2
+    task = store.get("tasks", r["id"])
+    assert task["assignee_id"] == 2 and task["client_id"] == 4 and task["project_id"] is None
 
 
-@case("update_task", {"id": 1, "complete": True})
+@case("update_task", {"id": 5, "complete": True, "client_id": 5})
 def _(store, r):
-    assert store.get("tasks", 1)["complete"] is True
+    assert store.get("tasks", 5)["complete"] is True and store.get("tasks", 5)["client_id"] == 5
 
 
 @case("create_expense", {"amount": 42.5, "description": "Fonts", "client_id": 1})
@@ -275,6 +277,113 @@ def _(store, r):
     assert [i["item_type"] for i in r["recurring_schedule_items"]] == ["line", "header"]
 
 
+# -- the further endpoints ------------------------------------------------------------------------
+
+
+@case("list_contacts", {"page_size": 100})
+def _(store, r):
+    assert ids(r) == [c["id"] for c in store.table("contacts")] and r["page_count"] == 1
+    assert all(item["email"] for item in r["items"])  # what a dedupe check needs
+
+
+@case("list_invoices", {})
+def _(store, r):
+    assert sorted(ids(r)) == sorted(i["id"] for i in store.table("invoices"))
+    names = {c["id"]: c["name"] for c in store.table("clients")}
+    assert all(item["client_name"] == names[item["client_id"]] for item in r["items"])
+
+
+@case("create_payment", {"invoice_id": 2, "amount": 1894.38, "received_on": "2026-11-20", "note": "Check #7"})
+def _(store, r):
+    invoice = store.get("invoices", 2)
+    assert store.get("payments", r["id"])["amount"] == 1894.38 and invoice["status"] == 4  # paid in full
+
+
+@case("create_payment_profile", {"client_id": 1, "stripe_customer_id": "cus_X1", "stripe_source_id": "card_X1",
+                                 "last_four_digits": "1881", "name": "Jane Cooper", "expiration_date": "2029-01-31",
+                                 "card_type": "Mastercard"})
+def _(store, r):
+    assert store.get("payment_profiles", r["id"])["client_id"] == 1 and r["last_four_digits"] == "1881"
+
+
+@case("create_estimate", {"date": "2026-11-02", "currency_code": "USD", "client_id": 6,
+                          "items": [{"title": "Prototype", "quantity": 1, "price": 900}]})
+def _(store, r):
+    assert store.get("estimates", r["id"])["client_id"] == 6 and r["total_cost"] == 900  # for a lead
+
+
+@case("update_estimate", {"id": 1, "status": "accepted", "items": [{"id": 2, "price": 500}]})
+def _(store, r):
+    est = store.get("estimates", 1)
+    assert est["status"] == 6 and r["status"] == "accepted"
+    assert [i["price"] for i in est["items"] if i["id"] == 2] == [500]
+
+
+@case("list_recurring_schedules", {})
+def _(store, r):
+    assert ids(r) == [s["id"] for s in store.table("recurring")] and r["items"][0]["client_name"] == "Initech Software"
+
+
+@case("get_recurring_schedule", {"id": 1})
+def _(store, r):
+    assert r["id"] == 1 and len(r["recurring_schedule_items"]) == 1
+
+
+@case("update_recurring_schedule", {"id": 1, "status": "paused", "items": [{"title": "Extra hours", "quantity": 2,
+                                                                      "price": 110}]})
+def _(store, r):
+    sched = store.get("recurring", 1)
+    assert sched["status"] == 1 and r["status"] == "paused" and len(sched["items"]) == 2
+
+
+# -- workflows ------------------------------------------------------------------------------------
+
+
+@case("invoice_unbilled_hours", {"project_id": 1, "group_by": "title_rate"})
+def _(store, r):
+    invoice = store.get("invoices", r["invoice"]["id"])
+    assert invoice["project_id"] == 1 and invoice["client_id"] == 1 and len(invoice["items"]) == 2
+    assert sorted(r["entries_billed"]) == [3, 4]
+    assert all(store.get("hours", i)["billed"] for i in (3, 4))
+
+
+@case("find_overdue_invoices", {"as_of": "2026-12-01"})
+def _(store, r):
+    assert [i["number"] for i in r["items"]] == ["1005"] and r["items"][0]["client_name"] == "Initech Software"
+    assert r["totals"] == {"USD": {"count": 1, "balance": 1500.0}}
+
+
+@case("find_contacts", {"query": "JANE@acme.example"})
+def _(store, r):
+    assert [i["id"] for i in r["items"]] == [1] and r["items"][0]["exact"] and r["items"][0]["client_name"]
+
+
+@case("convert_lead", {"lead_id": 6, "project_name": "Trail map app", "project_rate": 110})
+def _(store, r):
+    client = store.get("clients", r["client"]["id"])
+    assert client["name"] == "Contoso Outdoor" and store.get("leads", 6) is not None  # the lead stays
+    assert [c["email"] for c in store.where("contacts", client_id=client["id"])] == ["leo@contoso.example"]
+    assert store.where("projects", client_id=client["id"])[0]["name"] == "Trail map app"
+
+
+@case("project_profitability", {"project_id": 1})
+def _(store, r):
+    entries = store.where("hours", project_id=1)
+    assert r["hours"] == {"worked": sum(e["hours"] for e in entries),
+                          "billed": sum(e["hours"] for e in entries if e["billed"]),
+                          "unbilled": sum(e["hours"] for e in entries if not e["billed"])}
+    assert r["value"]["unbilled"] == sum(e["hours"] * e["rate"] for e in entries if not e["billed"])
+    assert r["expenses"]["total"] == sum(x["amount"] for x in store.where("expenses", project_id=1))
+    assert r["invoices"]["count"] == len(store.where("invoices", project_id=1))
+
+
+@case("time_audit", {"from_date": "2026-01-01", "to_date": "2026-12-31", "unbilled_days": 5})
+def _(store, r):
+    flagged = {i["id"] for row in r["staff"] for i in row["items"] if "unbilled_too_long" in i["flags"]}
+    late = {h["id"] for h in store.table("hours") if not h["billed"] and (store.today() - h["date"]).days > 5}
+    assert flagged == late and late
+
+
 # -- gated: preview changes nothing, the confirmed call acts ------------------------------------------
 
 GATED: dict[str, tuple[dict[str, Any], Callable[[Any], bool]]] = {
@@ -289,6 +398,15 @@ GATED: dict[str, tuple[dict[str, Any], Callable[[Any], bool]]] = {
     "delete_recurring_schedule": ({"id": 1}, lambda s: s.get("recurring", 1) is None),
     "send_invoice_message": ({"id": 1, "recipients": ["jane@acme.example"], "subject": "Your invoice"},
                              lambda s: len(s.table("messages")) == 1 and s.get("invoices", 1)["status"] == 1),
+    "delete_invoice": ({"id": 3}, lambda s: s.get("invoices", 3) is None and not s.where("payments", invoice_id=3)),
+    "delete_estimate": ({"id": 1}, lambda s: s.get("estimates", 1) is None),
+    "delete_task": ({"id": 1}, lambda s: s.get("tasks", 1) is None),
+    "send_estimate_message": ({"id": 1, "recipients": ["jane@acme.example"]},
+                              lambda s: [m["estimate_id"] for m in s.table("messages")] == [1]
+                              and s.get("estimates", 1)["status"] == 1),
+    "charge_payment_profile": ({"invoice_id": 5, "payment_profile_id": 1},
+                               lambda s: s.get("invoices", 5)["status"] == 4
+                               and s.where("payments", invoice_id=5)[0]["amount"] == 1500),
 }
 
 

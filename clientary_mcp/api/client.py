@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import random
 import time
-from typing import Any, Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 from urllib.parse import quote
 
 import anyio
@@ -30,6 +32,10 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _NEVER_SENT = _NOT_SENT + (httpx.UnsupportedProtocol,)
 # The largest response body read (after decompression); Clientary's biggest pages are far below it.
 MAX_RESPONSE_BYTES = 16 << 20
+
+
+# A limit shared by every request made inside `ClientaryClient.one_job()`, however the job nests its reads.
+_job_limit: ContextVar[anyio.CapacityLimiter | None] = ContextVar("clientary_job_limit", default=None)
 
 
 def _redacting(method):
@@ -103,6 +109,19 @@ class ClientaryClient:
         await self.aclose()
 
     # ---- public API ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def one_job(self) -> Iterator[None]:
+        """Requests made inside (by any task started inside) share one limit of `page_concurrency` in flight,
+        so a composite job that runs several list reads at once still stays within it."""
+        if _job_limit.get() is not None:
+            yield
+            return
+        token = _job_limit.set(anyio.CapacityLimiter(self.settings.page_concurrency))
+        try:
+            yield
+        finally:
+            _job_limit.reset(token)
 
     @_redacting
     async def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None) -> Any:
@@ -192,7 +211,8 @@ class ClientaryClient:
             response: httpx.Response | None = None
             retry_after: float | None = None
             try:
-                response = await self._fetch(http, method, path, params, json)
+                async with _limit():
+                    response = await self._fetch(http, method, path, params, json)
             except httpx.TransportError as exc:
                 trace.add(method, path, None, (time.perf_counter() - t0) * 1000, attempt)
                 if not safe and not isinstance(exc, _NEVER_SENT):
@@ -293,6 +313,16 @@ class ClientaryClient:
             except RecursionError:
                 problem = "the JSON is nested too deeply to read"
         raise errors.bad_response(method, path, problem, status=status, body=response.text, write=write)
+
+
+@contextlib.asynccontextmanager
+async def _limit() -> AsyncIterator[None]:
+    limiter = _job_limit.get()
+    if limiter is None:
+        yield
+    else:
+        async with limiter:
+            yield
 
 
 __all__ = ["ClientaryClient", "USER_AGENT"]

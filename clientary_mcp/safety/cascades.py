@@ -96,4 +96,7 @@ DELETES: dict[str, Delete] = {
     "delete_recurring_schedule": Delete("recurring", "recurring", "/api/v2/recurring/{id}"),
     "delete_payment_profile": Delete("payment_profiles", "payment_profile", ""),  # read from the client's list
     "delete_payment": Delete("payments", "payment", ""),  # read from its invoice
+    "delete_invoice": Delete("invoices", "invoice", "/api/v2/invoices/{id}"),
+    "delete_estimate": Delete("estimates", "estimate", "/api/v2/estimates/{id}"),
+    "delete_task": Delete("tasks", "task", "/api/v2/tasks/{id}"),
 }

@@ -201,6 +201,27 @@ async def _recurring(api: ClientaryClient, a: dict[str, Any]) -> Preview:
     return Preview(text, {"deletes": {"recurring_schedule": 1}, "keeps": {"invoices": made}}, rec)
 
 
+def _send(entity: str) -> Callable[[ClientaryClient, dict[str, Any]], Awaitable[Preview]]:
+    async def build(api: ClientaryClient, a: dict[str, Any]) -> Preview:
+        doc = await _get(api, f"/api/v2/{entity}s/{a['id']}", entity)
+        recipients = a.get("recipients", [])
+        subject = a.get("subject") or f"{entity.capitalize()} {doc.get('number')}"
+        amount_key = "balance" if entity == "invoice" else "total_cost"
+        effects = {
+            "emails": {"recipients": recipients, "subject": subject, "attach_pdf": bool(a.get("attach_pdf")),
+                       "send_copy": bool(a.get("send_copy"))},
+            entity: {"number": doc.get("number"), amount_key: doc.get(amount_key),
+                     "currency_code": doc.get("currency_code"), "status": doc.get("status")},
+        }
+        text = (f"Email {entity} {doc.get('number')} (id {a['id']}, {amount_key.replace('_', ' ')} "
+                f"{doc.get(amount_key)} {doc.get('currency_code') or ''}) to {', '.join(recipients)} with subject "
+                f"\"{subject}\". An email cannot be recalled.")
+        record = {k: doc.get(k) for k in ("id", "number", "client_id", "status", "balance", "total_cost") if k in doc}
+        return Preview(text, effects, record)
+
+    return build
+
+
 async def _send_invoice(api: ClientaryClient, a: dict[str, Any]) -> Preview:
     inv = await _get(api, f"/api/v2/invoices/{a['id']}", "invoice")
     client_id = inv.get("client_id")
@@ -232,11 +253,47 @@ async def _send_invoice(api: ClientaryClient, a: dict[str, Any]) -> Preview:
     return Preview(text, effects, record, {"contacts": sorted(known)})
 
 
+async def _charge(api: ClientaryClient, a: dict[str, Any]) -> Preview:
+    """Moving money: the preview names the amount, the card and the invoice it pays."""
+    from ..api.errors import NotFoundError, ValidationError
+
+    inv = await _get(api, f"/api/v2/invoices/{a['invoice_id']}", "invoice")
+    client_id = inv.get("client_id")
+    path = f"/api/v2/clients/{client_id}/payment_profiles"
+    page = await api.list_all(path, "payment_profiles") if client_id else None
+    raw = next((p for p in (page.items if page else []) if p.get("id") == a["payment_profile_id"]), None)
+    if raw is None:
+        raise NotFoundError(f"Payment profile {a['payment_profile_id']} is not a stored card of invoice "
+                            f"{a['invoice_id']}'s client ({client_id}). Use list_client_payment_profiles with "
+                            f"client_id {client_id} to find it.", status=404, method="GET", path=path)
+    balance = inv.get("balance")
+    if not isinstance(balance, (int, float)) or balance <= 0:
+        raise ValidationError(f"Invoice {inv.get('number')} (id {a['invoice_id']}) has no balance to charge "
+                              f"(balance {balance}). Nothing was charged.", status=422, method="GET",
+                              path=f"/api/v2/invoices/{a['invoice_id']}")
+    card = {"brand": raw.get("card_type"), "last4": raw.get("last_four_digits"), "name": raw.get("name"),
+            "expiration_date": shape_record("payment_profile", raw).get("expiration_date"),
+            "payment_profile_id": a["payment_profile_id"]}
+    currency = inv.get("currency_code") or ""
+    brand = card["brand"] or "card"
+    last4 = f" ending {card['last4']}" if card["last4"] else " (last digits unknown)"
+    text = (f"Charge {balance} {currency} to {card['name']}'s {brand}{last4} for invoice {inv.get('number')} "
+            f"(id {a['invoice_id']}, balance {balance} {currency} of {inv.get('total_cost')}). The whole balance is "
+            "charged; money moved cannot be taken back here.")
+    effects = {"charges": {"amount": balance, "currency_code": inv.get("currency_code"), "card": card},
+               "invoice": {"id": a["invoice_id"], "number": inv.get("number"), "balance": balance,
+                           "balance_after": 0, "total_cost": inv.get("total_cost"), "status": inv.get("status")}}
+    record = {k: inv.get(k) for k in ("id", "number", "client_id", "status", "total_cost", "balance")}
+    return Preview(text, effects, record)
+
+
 _OWN: dict[str, Callable[[ClientaryClient, dict[str, Any]], Awaitable[Preview]]] = {
     "delete_payment": _payment,  # no GET of its own: read from its invoice
     "delete_payment_profile": _payment_profile,  # read from its client's list
     "delete_recurring_schedule": _recurring,  # also says which invoices stay
     "send_invoice_message": _send_invoice,
+    "send_estimate_message": _send("estimate"),
+    "charge_payment_profile": _charge,  # moving money: the amount, the card and the invoice it pays
 }
 # One entry per gated tool; every delete in DELETES without a preview of its own gets the generic one.
 PREVIEWS = {**{tool: _deleting(tool) for tool in DELETES if tool not in _OWN}, **_OWN}

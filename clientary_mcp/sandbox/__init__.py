@@ -170,6 +170,22 @@ DOC_CHOICES: tuple[str, ...] = (
         "and 502 after applying a faulty write."
     ),
     (
+        "Payment profiles show card_type and last_four_digits as stored (the doc's response sample lists neither;"
+        " clients must cope with their absence)."
+    ),
+    (
+        "A charge (payment_profile_id) always takes the whole balance; the payment's note names the card "
+        "holder and transaction_id is a made-up ch_sandbox… id."
+    ),
+    (
+        "Faults.empty_update_bodies answers successful updates 204 with no body (reported for task updates); "
+        "Faults.fail_writes/fail_after fail matching writes mid-job, unapplied, with fail_status."
+    ),
+    (
+        "GET /contacts lists the contacts of clients and leads alike (a lead's contacts carry the lead id as "
+        "client_id); there is no /leads/:id/contacts."
+    ),
+    (
         "Served on a port, --drop-rate aborts responses mid-way (connection cut); in process SandboxTransport"
         " raises ConnectError/ReadError instead."
     ),

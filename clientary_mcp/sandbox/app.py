@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .faults import Dice, Faults, retry_after_header
+from .faults import Dice, Faults, matches_failing_write, retry_after_header
 from .http import ApiError, Call, parse_body
 from .resources import estimates, invoices, messages, payments, people, recurring, work
 from .resources.common import Handler
@@ -143,6 +143,24 @@ class Gate:
             return
         scope = {**scope, "path": _canonical_path(scope["path"])}
         writing = scope["method"] not in READ_METHODS
+        if writing and faults.fail_writes and matches_failing_write(faults, scope["method"], scope["path"]):
+            state.fail_seen = getattr(state, "fail_seen", 0) + 1
+            if state.fail_seen > faults.fail_after:
+                await _reply(send, faults.fail_status, {"error": "The server is temporarily unavailable."})
+                return
+        if writing and faults.empty_update_bodies and scope["method"] in ("PUT", "PATCH"):
+            answer: list[Message] = []
+
+            async def keep(message: Message) -> None:
+                answer.append(message)
+
+            await self.app(scope, receive, keep)
+            if answer and answer[0]["status"] == 200:
+                answer = [{"type": "http.response.start", "status": 204, "headers": []},
+                          {"type": "http.response.body", "body": b""}]
+            for message in answer:  # errors keep their body; only successes are answered empty
+                await send(message)
+            return
         if not dice.roll(faults, faults.rate_5xx_writes if writing else faults.rate_5xx_reads):
             await self.app(scope, receive, send)
         elif not writing:

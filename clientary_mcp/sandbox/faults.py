@@ -23,6 +23,13 @@ class Faults:
     rate_5xx_writes: float = 0.0
     plan_limit_after: int | None = None
     drop_rate: float = 0.0
+    # Updates (PUT/PATCH) answer 204 with no body after applying the change, as reported for tasks.
+    empty_update_bodies: bool = False
+    # Writes matching one of these "METHOD /path-prefix" patterns fail (answered `fail_status`, not applied) once
+    # `fail_after` matching writes went through: a failure in the middle of a multi-request job.
+    fail_writes: tuple[str, ...] = ()
+    fail_after: int = 0
+    fail_status: int = 503
     seed: int | None = None
 
 
@@ -53,3 +60,8 @@ class Dice:
 
 def retry_after_header(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
+
+
+def matches_failing_write(faults: Faults, method: str, path: str) -> bool:
+    return any(method == m and path.startswith(prefix)
+               for m, _, prefix in (pattern.partition(" ") for pattern in faults.fail_writes))

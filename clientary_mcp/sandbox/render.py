@@ -75,7 +75,7 @@ def hour_cost(row: Record) -> float:
 
 
 def project(store: Store, row: Record) -> Record:
-    entries = store.where("hours", project_id=row["id"])
+    entries = store.children("hours", "project_id", row["id"])
     worked = sum(entry["hours"] for entry in entries)
     unbilled = sum(entry["hours"] for entry in entries if not entry["billed"])
     if row.get("project_type") == 2:
@@ -192,7 +192,7 @@ def estimate(store: Store, row: Record) -> Record:
 def invoice_balance(store: Store, row: Record) -> tuple[float, float, float]:
     """(total_cost, total_payments, balance)."""
     _, total = totals(row)
-    paid = money(sum(payment["amount"] for payment in store.where("payments", invoice_id=row["id"])))
+    paid = money(sum(payment["amount"] for payment in store.children("payments", "invoice_id", row["id"])))
     return total, paid, money(total - paid)
 
 
@@ -204,7 +204,7 @@ def invoice(store: Store, row: Record) -> Record:
     body["balance"] = num(balance)
     body["total_payments"] = num(paid)
     body["invoice_items"] = [_doc_item(item) for item in row.get("items", [])]
-    body["payments"] = [embedded_payment(payment) for payment in store.where("payments", invoice_id=row["id"])]
+    body["payments"] = [embedded_payment(payment) for payment in store.children("payments", "invoice_id", row["id"])]
     schedule_id = row.get("recurring_schedule_id")
     body["recurring_schedules"] = [{"id": schedule_id}] if store.get("recurring", schedule_id) else []
     body["created_at"] = stamp(row["created_at"])
@@ -238,7 +238,8 @@ def payment(store: Store, row: Record) -> Record:
 
 
 def payment_profile(store: Store, row: Record) -> Record:
-    keys = ("id", "client_id", "name", "gateway", "gateway_token", "address", "city", "state", "zip", "country")
+    keys = ("id", "client_id", "name", "gateway", "gateway_token", "card_type", "last_four_digits", "address", "city",
+            "state", "zip", "country")
     body = {key: row.get(key) for key in keys}
     body["expiration_date"] = iso(row.get("expiration_date"))
     body["created_at"] = stamp(row["created_at"])

@@ -54,6 +54,7 @@ class Store:
         self.requests: list[RequestRecord] = []
         self._tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in TABLES}
         self._last_ids: dict[str, int] = {}
+        self._children: dict[tuple[str, str], dict[Any, list[dict[str, Any]]]] = {}
 
     # --- time -----------------------------------------------------------------
     def today(self) -> date:
@@ -93,6 +94,22 @@ class Store:
         """Records whose fields equal the given values, e.g. `where("contacts", client_id=2)`."""
         return [row for row in self.table(table) if all(row.get(k) == v for k, v in criteria.items())]
 
+    def children(self, table: str, key: str, value: Any) -> list[dict[str, Any]]:
+        """`where(table, key=value)` through an index, for the hot paths of rendering (an invoice's payments, a
+        project's hours). The index is dropped by any insert, save or remove in the table, so a row changed in
+        place must be saved before it is looked up this way."""
+        index = self._children.get((table, key))
+        if index is None:
+            index = {}
+            for row in self.table(table):
+                index.setdefault(row.get(key), []).append(row)
+            self._children[(table, key)] = index
+        return list(index.get(value, ()))
+
+    def _changed(self, table: str) -> None:
+        for known in [k for k in self._children if k[0] == table]:
+            del self._children[known]
+
     def count(self, name: str) -> int:
         return len(self._tables[name])
 
@@ -124,11 +141,13 @@ class Store:
         record.setdefault("created_at", stamp)
         record.setdefault("updated_at", stamp)
         self._tables[name][record["id"]] = record
+        self._changed(name)
         return record
 
     def save(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
         record["updated_at"] = self.now()
         self._tables[name][record["id"]] = record
+        self._changed(name)
         return record
 
     def touch(self, name: str, record_id: int) -> None:
@@ -140,4 +159,5 @@ class Store:
         removed = 0
         for record_id in list(record_ids):
             removed += self._tables[name].pop(record_id, None) is not None
+        self._changed(name)
         return removed

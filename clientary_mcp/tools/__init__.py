@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from . import clients, contacts, estimates, expenses, hours, invoices, leads, payments, projects, recurring, staff, tasks
+from . import (clients, contacts, estimates, expenses, hours, invoices, leads, payments, projects, recurring, staff, tasks,
+               workflows)
 from .base import ArgumentError, Field, ToolSpec, validate_arguments
 
-_MODULES = (clients, contacts, leads, projects, hours, tasks, expenses, estimates, invoices, payments, recurring, staff)
+_MODULES = (clients, contacts, leads, projects, hours, tasks, expenses, estimates, invoices, payments, recurring, staff,
+            workflows)
 
 TOOLSETS: tuple[str, ...] = (
     "clients", "contacts", "leads", "projects", "hours", "tasks",
-    "expenses", "estimates", "invoices", "payments", "recurring", "staff",
+    "expenses", "estimates", "invoices", "payments", "recurring", "staff", "workflows",
 )
 
 REGISTRY: tuple[ToolSpec, ...] = tuple(spec for module in _MODULES for spec in module.TOOLS)

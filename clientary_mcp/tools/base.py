@@ -37,6 +37,15 @@ class ArgumentError(ValueError):
         super().__init__(f"Invalid arguments for {tool}: " + "; ".join(problems))
 
 
+class Incomplete(Exception):
+    """A composite job stopped part-way: `data` says what was done and how to finish it."""
+
+    def __init__(self, summary: str, data: dict[str, Any]):
+        super().__init__(summary)
+        self.summary = summary
+        self.data = {"status": "incomplete", "summary": summary, **data}
+
+
 @dataclass(frozen=True)
 class Field:
     """One tool argument.
@@ -93,6 +102,10 @@ class ToolSpec:
     defaults: dict[str, Any] = field(default_factory=dict)  # fixed query params
     hook: str | None = None  # name of a special-case step in executor.HOOKS
     min_body_fields: int = 0  # updates refuse an empty change
+    # Composite tools (tools/workflows): the coroutine that does the job, instead of one request.
+    runner: Callable[..., Any] | None = None
+    idempotent: bool | None = None  # overrides the hint derived from the method (workflows)
+    output: dict[str, Any] | None = None  # output schema, when not derived from the entity
 
     @property
     def annotations(self) -> dict[str, Any]:
@@ -104,6 +117,8 @@ class ToolSpec:
             idempotent = destructive
         else:
             idempotent = self.method == "PUT"
+        if self.idempotent is not None:
+            idempotent = self.idempotent
         return {
             "title": self.title,
             "readOnlyHint": read,
@@ -165,6 +180,8 @@ def field_schema(f: Field, known: frozenset[str] = frozenset()) -> dict[str, Any
             s["minimum"] = f.minimum
     elif t in ("string", "text"):
         s = {"type": "string"}
+        if f.minimum is not None:
+            s["minLength"] = int(f.minimum)
     elif t == "date":
         s = {"type": "string", "format": "date"}
     elif t == "bool":
@@ -263,6 +280,8 @@ def check_value(f: Field, value: Any, where: str) -> str | None:
             return f"`{where}` is too long ({len(value)} characters; the limit is {limit})"
         if _CONTROL.search(value):
             return f"`{where}` contains control characters; remove them"
+        if f.minimum is not None and t in ("string", "text") and len(value) < f.minimum:
+            return f"`{where}` needs at least {int(f.minimum)} characters, got {len(value)}"
         if t == "date":
             return _check_date(value, where)
         if t == "choice" and value not in f.choices:

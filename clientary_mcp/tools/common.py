@@ -8,6 +8,7 @@ from typing import Any
 from .base import Field, ToolSpec
 
 PAGE = Field("page", "int", "Page", loc="query", minimum=1)  # minimum says it starts at 1
+PAGE_SIZE = Field("page_size", "int", "Per page (default 10)", loc="query", minimum=1, maximum=100)
 ALL_PAGES = Field("all_pages", "bool", "All pages (capped)", loc="control")
 FROM_DATE = Field("from_date", "date", "From (default: fiscal year)", loc="query")
 TO_DATE = Field("to_date", "date", "To (default: fiscal year)", loc="query")
@@ -68,3 +69,17 @@ def update_tool(name: str, title: str, toolset: str, description: str, path: str
 def delete_tool(name: str, title: str, toolset: str, description: str, path: str, entity: str,
                 scope: tuple[Field, ...]) -> ToolSpec:
     return _tool("gated", "DELETE", name, title, toolset, description, path, fields=scope + (CONFIRM,), entity=entity)
+
+
+def send_tool(name: str, title: str, toolset: str, description: str, path: str, what: str) -> ToolSpec:
+    """Emailing a document: gated, because an email cannot be recalled."""
+    return _tool("gated", "POST", name, title, toolset, description, path, entity="message", hook="send_message",
+                 fields=(
+                     path_id("id", what),
+                     Field("recipients", "emails", "Email addresses", required=True),
+                     Field("subject", "string", "Subject"),
+                     Field("message", "text", "Body text"),
+                     Field("send_copy", "bool", "Copy to yourself"),
+                     Field("attach_pdf", "bool", "Attach the PDF"),
+                     CONFIRM,
+                 ))

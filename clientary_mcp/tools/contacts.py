@@ -1,7 +1,7 @@
 """Contacts: the people at a client (Clientary calls them client users)."""
 
 from .base import Field
-from .common import create_tool, delete_tool, get_tool, list_tool, path_id, update_tool
+from .common import PAGE_SIZE, create_tool, delete_tool, get_tool, list_tool, path_id, update_tool
 
 CONTACT_FIELDS = (
     Field("name", "string", "Full name", required=True),
@@ -15,9 +15,14 @@ CONTACT_FIELDS = (
 TOOLS = [
     list_tool(
         "list_client_contacts", "List client contacts", "contacts",
-        "List the contacts (people) of one client, 10 per page.",
+        "List the contacts (people) of one client, 10 per page (page_size up to 100).",
         "/api/v2/clients/{client_id}/contacts", "contacts", "contact",
-        scope=(path_id("client_id", "Client"),),
+        scope=(path_id("client_id", "Client"),), filters=(PAGE_SIZE,),
+    ),
+    list_tool(
+        "list_contacts", "List all contacts", "contacts",
+        "List the contacts of every client, with email and client_id, 10 per page (page_size up to 100).",
+        "/api/v2/contacts", "contacts", "contact", filters=(PAGE_SIZE,),
     ),
     get_tool("get_contact", "Get contact", "contacts", "Get one contact by id.",
              "/api/v2/contacts/{id}", "contact", "Contact"),

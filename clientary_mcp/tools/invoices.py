@@ -2,9 +2,9 @@
 
 from dataclasses import replace
 
-from .base import Field, ToolSpec
+from .base import Field
 from .codes import INVOICE_STATUS
-from .common import CONFIRM, CURRENCY, TAX_FIELDS, create_tool, get_tool, list_tool, path_id, update_tool
+from .common import CURRENCY, TAX_FIELDS, create_tool, delete_tool, get_tool, list_tool, path_id, send_tool, update_tool
 
 ITEMS = Field("items", "items", "Items: no id adds, id edits, id+destroy removes",
               wire="invoice_items_attributes")
@@ -39,18 +39,14 @@ TOOLS = [
     update_tool("update_invoice", "Update invoice", "invoices",
                 "Change an invoice's fields and items: add, edit by id, or remove with destroy.",
                 "/api/v2/invoices/{id}", "invoice", "invoice", INVOICE_FIELDS + (STATUS,), "Invoice"),
-    ToolSpec(
-        name="send_invoice_message", title="Email invoice", kind="gated", toolset="invoices",
-        description="Email an invoice to recipients (cannot be recalled); marks a draft as sent.",
-        method="POST", path="/api/v2/invoices/{id}/messages", entity="message",
-        fields=(
-            path_id("id", "Invoice"),
-            Field("recipients", "emails", "Email addresses", required=True),
-            Field("subject", "string", "Subject"),
-            Field("message", "text", "Body text"),
-            Field("send_copy", "bool", "Copy to yourself"),
-            Field("attach_pdf", "bool", "Attach the PDF"),
-            CONFIRM,
-        ),
-    ),
+    send_tool("send_invoice_message", "Email invoice", "invoices",
+              "Email an invoice to recipients (cannot be recalled); marks a draft as sent.",
+              "/api/v2/invoices/{id}/messages", "Invoice"),
+    list_tool("list_invoices", "List all invoices", "invoices",
+              "List the invoices of every client, 30 per page, newest first; updated_since narrows it.",
+              "/api/v2/invoices", "invoices", "invoice",
+              filters=(Field("updated_since", "date", "Only invoices changed since this date", loc="query"),)),
+    delete_tool("delete_invoice", "Delete invoice", "invoices",
+                "Permanently delete an invoice and the payments recorded on it.",
+                "/api/v2/invoices/{id}", "invoice", (path_id("id", "Invoice"),)),
 ]

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from .base import Field
 from .codes import INTERVAL, SCHEDULE_ACTION, SCHEDULE_STATUS
-from .common import CURRENCY, TAX_FIELDS, create_tool, delete_tool, list_tool, path_id
+from .common import CURRENCY, TAX_FIELDS, create_tool, delete_tool, get_tool, list_tool, path_id, update_tool
 from .invoices import ITEMS
 
 SCHEDULE_FIELDS = (
@@ -26,6 +26,12 @@ SCHEDULE_FIELDS = (
 ) + TAX_FIELDS + (replace(ITEMS, wire="recurring_schedule_items_attributes"),)
 
 TOOLS = [
+    list_tool("list_recurring_schedules", "List recurring schedules", "recurring",
+              "List all recurring schedules (ids, clients, next dates), 30 per page.",
+              "/api/v2/recurring", "recurring", "recurring"),
+    get_tool("get_recurring_schedule", "Get recurring schedule", "recurring",
+             "Get one recurring schedule with its items.", "/api/v2/recurring/{id}", "recurring",
+             "Recurring schedule"),
     list_tool("list_recurring_schedule_invoices", "List schedule invoices", "recurring",
               "List the invoices a recurring schedule generated, 30 per page.",
               "/api/v2/recurring/{id}/invoices", "invoices", "invoice",
@@ -36,4 +42,8 @@ TOOLS = [
     delete_tool("delete_recurring_schedule", "Delete recurring schedule", "recurring",
                 "Permanently delete a recurring schedule; invoices already made stay.",
                 "/api/v2/recurring/{id}", "recurring", (path_id("id", "Recurring schedule"),)),
+    update_tool("update_recurring_schedule", "Update recurring schedule", "recurring",
+                "Change a schedule's fields and items: add, edit by id, or remove with destroy.",
+                "/api/v2/recurring/{id}", "recurring_schedule", "recurring", SCHEDULE_FIELDS,
+                "Recurring schedule"),
 ]

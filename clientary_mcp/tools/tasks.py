@@ -1,13 +1,14 @@
 """Tasks: to-dos, optionally on a project and assigned to staff."""
 
 from .base import Field
-from .common import create_tool, get_tool, list_tool, path_id, update_tool
+from .common import create_tool, delete_tool, get_tool, list_tool, path_id, update_tool
 
 TASK_FIELDS = (
     Field("title", "string", "Task title", required=True),
     Field("description", "text", "Details"),
     Field("due_date", "date", "Due date"),
     Field("project_id", "id", "Project id"),
+    Field("client_id", "id", "Client id (default: the project's)"),
     Field("assignee_id", "id", "Staff id (see list_staff)"),
 )
 
@@ -25,4 +26,6 @@ TOOLS = [
     update_tool("update_task", "Update task", "tasks", "Change a task; complete: true marks it done.",
                 "/api/v2/tasks/{id}", "task", "task",
                 TASK_FIELDS + (Field("complete", "bool", "Done"),), "Task"),
+    delete_tool("delete_task", "Delete task", "tasks", "Permanently delete a task.",
+                "/api/v2/tasks/{id}", "task", (path_id("id", "Task"),)),
 ]
