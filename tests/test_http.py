@@ -124,7 +124,7 @@ def test_health_and_readiness_need_no_token_and_show_no_secrets(servers):
         ready = httpx.get(base + "/readyz", timeout=5)
         assert health.status_code == 200 and health.json()["status"] == "ok"
         assert ready.status_code == 200 and ready.json() == {"status": "ready", "calls_in_flight": 0,
-                                                       "store": {"name": "memory", "ok": True}}
+                                                       "store": {"name": "sqlite", "ok": True}}
 
 
 @pytest.mark.parametrize("transport,method,path", [("http", "POST", "/mcp"), ("sse", "GET", "/sse"),

@@ -118,4 +118,4 @@ async def test_sigterm_lets_calls_in_flight_finish_and_loses_no_audit_record(tmp
         assert (tool, json.dumps(args, sort_keys=True)) in recorded, f"no audit record for {key}"
     assert recorded[("get_staff", '{"id": 1}')]["outcome"] == "refused"
     assert recorded[("get_client", '{"id": 1}')]["outcome"] == "ok"
-    assert "stopping: 5 tool call(s) in flight" in server.stderr
+    assert "stopping: 5 tool call(s) in flight" in server.stderr, server.stderr

@@ -749,6 +749,7 @@ class DrainingServer(uvicorn.Server):
         self.drain_timeout = drain_timeout
         self.drain_deadline: float | None = None
         self._announced = False
+        self.in_flight_at_signal = 0
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         if self.drain_deadline is not None:  # a second signal: stop waiting
@@ -757,6 +758,7 @@ class DrainingServer(uvicorn.Server):
         # Runs in a signal handler: only set flags here; on_tick does the rest.
         self._captured_signals.append(sig)  # uvicorn raises it again once stopped, for the exit status
         self.gate.closing = True
+        self.in_flight_at_signal = self.gate.calls  # announced on the next tick, when some may have finished
         self.drain_deadline = time.monotonic() + self.drain_timeout
 
     async def startup(self, sockets: Any = None) -> None:
@@ -771,7 +773,7 @@ class DrainingServer(uvicorn.Server):
             if not self._announced:
                 self._announced = True
                 log.info("stopping: %d tool call(s) in flight, waiting up to %g s; new calls are refused",
-                         self.gate.calls, self.drain_timeout)
+                         self.in_flight_at_signal, self.drain_timeout)
             # A short quiet spell lets answers that are written after a call returns (SSE) reach the client.
             if self.gate.quiet_for() >= 0.2 or time.monotonic() >= self.drain_deadline:
                 if self.gate.calls:
