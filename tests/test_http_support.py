@@ -22,6 +22,7 @@ import httpx2
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
+from processes import stop_process
 
 CLI = str(Path(sys.executable).with_name("clientary-mcp"))
 START_TIMEOUT = 30.0
@@ -79,13 +80,7 @@ class Proc:
         return self.popen.wait(timeout=timeout)
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
+        stop_process(self.popen)
         self._out.close()
         self._err.close()
 

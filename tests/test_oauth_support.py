@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 from external import JS_DIR, js_package, node
+from processes import stop_process
 
 REDIRECT = "http://127.0.0.1/callback"
 ALL = "clientary:read clientary:write clientary:delete clientary:send"
@@ -106,13 +107,7 @@ class Provider:
         return httpx.get(self.main + "/_admin/stats", timeout=10).json()
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
+        stop_process(self.popen)
         for stream in (self.popen.stdin, self.popen.stdout):
             if stream:
                 stream.close()

@@ -23,6 +23,7 @@ import pytest
 from support import tool_error
 from test_http_support import CLI, clean_env, free_port, http_client, launch_server, ready_all, text
 from test_safety_single_use import account_env, sandbox_on_a_port
+from processes import stop_process
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -62,13 +63,7 @@ class Server:
         resource.prlimit(self.popen.pid, resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
+        stop_process(self.popen, grace=15)
 
 
 def _verify(log, env) -> subprocess.CompletedProcess:
