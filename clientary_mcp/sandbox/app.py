@@ -28,6 +28,9 @@ DEMO_TOKEN = "sandbox-demo-token"
 API_PREFIX = "/api/v2"
 RESOURCE_MODULES = (people, work, invoices, estimates, payments, recurring, messages)
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+# What the API answers a request without valid credentials, and a path or method it does not route.
+UNAUTHORIZED = (401, {"error": "HTTP Basic: Access denied."}, {"WWW-Authenticate": 'Basic realm="Clientary API"'})
+NO_ROUTE = (404, {"error": "Not Found"}, {})
 
 
 def _endpoint(handler: Handler):
@@ -65,7 +68,8 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _no_route(request: Request, exc: Exception) -> JSONResponse:
     # Unknown paths and known paths with an unsupported method both answer 404, like a Rails router.
-    return JSONResponse({"error": "Not Found"}, status_code=404)
+    status, body, _ = NO_ROUTE
+    return JSONResponse(body, status_code=status)
 
 
 def _canonical_path(path: str) -> str:
@@ -138,8 +142,7 @@ class Gate:
             await _reply(send, 429, {"error": "Rate limit exceeded. Retry later."}, headers)
             return
         if not _authorized(scope, state.token):
-            headers = {"WWW-Authenticate": 'Basic realm="Clientary API"'}
-            await _reply(send, 401, {"error": "HTTP Basic: Access denied."}, headers)
+            await _reply(send, *UNAUTHORIZED)
             return
         scope = {**scope, "path": _canonical_path(scope["path"])}
         writing = scope["method"] not in READ_METHODS

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 from starlette.routing import Match
 
-from .app import _authorized, _canonical_path
+from .app import NO_ROUTE, UNAUTHORIZED, _authorized, _canonical_path
 from .faults import Dice, Faults
 from .http import ApiError, Call, parse_body
 from .store import RequestRecord
@@ -71,14 +71,14 @@ class SandboxTransport(httpx.AsyncBaseTransport):
         state = self._app.state
         auth = request.headers.get("authorization", "").encode("latin-1")
         if not _authorized({"headers": [(b"authorization", auth)]}, state.token):
-            return 401, {"error": "HTTP Basic: Access denied."}, {"WWW-Authenticate": 'Basic realm="Clientary API"'}
+            return UNAUTHORIZED
         scope = {"type": "http", "path": _canonical_path(raw_path), "method": request.method, "root_path": ""}
         for route in self._app.router.routes:
             match, child = route.matches(scope)
             if match is Match.FULL:
                 break
         else:
-            return 404, {"error": "Not Found"}, {}  # unknown path or method, as the app's router answers
+            return NO_ROUTE  # unknown path or method, as the app's router answers
         try:
             call = Call(store=state.store, faults=state.faults, params=child["path_params"],
                         query=QueryParams(request.url.query),
