@@ -242,17 +242,17 @@ class Deployment:
     the state store and the caps kept in it."""
 
     def __init__(self, principals: list[Principal], directory: Directory | None, audit: AuditLog, gate: Gate,
-                 local: Principal | None = None, oauth: ResourceServer | None = None, catalog: str = "full",
-                 json_answers: bool = False,
+                 local: Principal | None = None, oauth: ResourceServer | None = None,
+                 options: ServerOptions | None = None,
                  store: StateStore | None = None, caps: Caps = Caps(), builder: _Builder | None = None,
                  principals_file: str | None = None):
         from ..state.memory import MemoryStore
 
         self.principals = principals
-        self.catalog = catalog  # "full" or "compact" (ServerOptions.catalog)
+        self.catalog = options.catalog if options else "full"  # or "compact"
         # Token mode never sends the client a request, so a POST can be answered with plain JSON
         # instead of an SSE stream (cheaper for both ends); elicit mode may need the stream to ask.
-        self.json_answers = json_answers
+        self.json_answers = options is not None and options.confirm_mode == "token"
         self.directory = directory
         self.audit = audit
         self.gate = gate
@@ -359,18 +359,15 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
         oauth, options, env, audit, lambda service, limit: GuardedService(service, gate, limit, store),
         web.rate_limit, Principal, server_account, shared_sandbox)
     if specs is None and resource is not None:
-        return Deployment([], None, audit, gate, oauth=resource, catalog=options.catalog,
-                          json_answers=options.confirm_mode == "token", store=store,
+        return Deployment([], None, audit, gate, oauth=resource, options=options, store=store,
                           caps=web.caps, builder=builder)
     if specs is None:
         local = builder.local()
-        return Deployment([local], None, audit, gate, local, catalog=options.catalog,
-                          json_answers=options.confirm_mode == "token", store=store, caps=web.caps,
+        return Deployment([local], None, audit, gate, local, options=options, store=store, caps=web.caps,
                           builder=builder)
     principals = [builder.principal(spec, own) for spec in specs]
     directory = Directory([(p.spec.token_hashes, p) for p in principals if p.spec is not None])
-    return Deployment(principals, directory, audit, gate, oauth=resource, catalog=options.catalog,
-                      json_answers=options.confirm_mode == "token", store=store,
+    return Deployment(principals, directory, audit, gate, oauth=resource, options=options, store=store,
                       caps=web.caps, builder=builder, principals_file=web.principals)
 
 
