@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 
 import anyio
 import pytest
@@ -38,6 +40,26 @@ async def test_a_key_is_claimed_once_among_many_concurrent_callers(tmp_path):
     assert wins.count(True) == 1 and len(wins) == 40
     assert await stores[0].claim("confirm:token:other", 60)
     for store in stores:
+        await store.aclose()
+
+
+async def test_the_first_open_waits_for_a_writer_instead_of_failing(tmp_path):
+    # Another process writing to the new file (still in rollback mode) makes SQLite refuse the switch
+    # to WAL at once, without its busy handler: the store must wait it out like any other lock.
+    path = tmp_path / "state.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE other (a)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO other VALUES (1)")
+    release = threading.Timer(0.3, writer.execute, ("COMMIT",))
+    release.start()
+    store = SqliteStore(path)
+    try:
+        assert await store.claim("confirm:token:abc", 60)
+        assert not await store.claim("confirm:token:abc", 60)
+    finally:
+        release.join()
+        writer.close()
         await store.aclose()
 
 

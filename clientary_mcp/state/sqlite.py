@@ -58,7 +58,7 @@ class SqliteStore:
                                check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _enter_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process crashes
             conn.execute("BEGIN IMMEDIATE")
             for statement in _SCHEMA:
@@ -153,6 +153,25 @@ class SqliteStore:
                     self._conn = None
 
         await anyio.to_thread.run_sync(close)
+
+
+def _enter_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL, waiting out other first openers.
+
+    SQLite answers "database is locked" at once, without its busy handler, when two connections change
+    the journal mode of a new file together; so this waits as the busy timeout would.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _reason(exc: BaseException) -> Any:
