@@ -1,7 +1,9 @@
 """What a result costs on the wire: the current form against the JSON-twice form it replaced.
 
 Every list tool (and a few record tools) is called once on the seeded sandbox with the arguments of its
-end-to-end case. From the same API answer (`executor.execute`) two results are built and serialised as
+end-to-end case; then every top-level list tool once, first page at the default size, on the account of
+`workflows.py` (200 clients, 2,000 invoices, 5,000 hour entries), where pages are full as in a working
+account. The target is on those full pages; the seeded sandbox's lists hold 1-18 records. From the same API answer (`executor.execute`) two results are built and serialised as
 the SDK puts a tools/call result on the wire (`CallToolResult`, by alias, no nulls):
 
 * before: structuredContent = the shaped data as it was, text = summary + the same data as JSON;
@@ -55,24 +57,45 @@ def fields_in_table(text: str, items: list[dict[str, Any]]) -> bool:
     return True
 
 
-async def measure() -> list[tuple[str, int, int, bool, int]]:
+def seeded_cases() -> list[tuple[str, dict[str, Any]]]:
+    sys.path.insert(0, str(c.ROOT / "tests"))
+    from test_tools_e2e import CASES  # the arguments each tool's end-to-end case uses
+
+    from clientary_mcp.tools import BY_NAME
+
+    return [(name, args) for name, (args, _) in sorted(CASES.items()) if BY_NAME[name].kind == "read"]
+
+
+def full_page_cases() -> list[tuple[str, dict[str, Any]]]:
+    from clientary_mcp.tools import REGISTRY
+
+    return [(s.name, {}) for s in REGISTRY if s.kind == "read" and s.list_key and not any(f.required for f in s.fields)]
+
+
+def working_account() -> Any:
+    import random
+
+    from clientary_mcp.sandbox import create_app
+    from workflows import TODAY, seed
+
+    app = create_app(seed_data=False, today=TODAY)
+    seed(app.state.store, 200, 2000, 5000, random.Random(7))
+    return app
+
+
+async def measure(app: Any, cases: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, int, int, bool, int]]:
     from clientary_mcp.app import sandbox_settings
     from clientary_mcp.executor import execute
     from clientary_mcp.tools import BY_NAME, validate_arguments
     from clientary_mcp.tools.text import KEPT, prune, result_text
     from clientary_mcp.api import ClientaryClient
-    from clientary_mcp.sandbox import SandboxTransport, create_app
+    from clientary_mcp.sandbox import SandboxTransport
 
-    sys.path.insert(0, str(c.ROOT / "tests"))
-    from test_tools_e2e import CASES  # the arguments each tool's end-to-end case uses
-
-    api = ClientaryClient(sandbox_settings(), transport=SandboxTransport(create_app()))
+    api = ClientaryClient(sandbox_settings(), transport=SandboxTransport(app))
     rows = []
     try:
-        for name, (args, _) in sorted(CASES.items()):
+        for name, args in cases:
             spec = BY_NAME[name]
-            if spec.kind != "read":
-                continue
             outcome = await execute(api, spec, validate_arguments(spec, args))
             before = wire_bytes(outcome.summary + "\n" + json.dumps(outcome.data, ensure_ascii=False,
                                                                      separators=(",", ":"), default=str),
@@ -91,20 +114,28 @@ async def measure() -> list[tuple[str, int, int, bool, int]]:
 def main() -> int:
     p = c.parser("Bytes of tools/call results on the wire: JSON twice with nulls, against the current form.")
     args = p.parse_args()
-    rows = anyio.run(measure)
+    from clientary_mcp.sandbox import create_app
+
+    rows = anyio.run(measure, create_app(), seeded_cases())
+    full = anyio.run(measure, working_account(), full_page_cases())
     lists = [r for r in rows if r[4]]
     records = [r for r in rows if not r[4]]
     report = c.Report("result_size", f"result_size: tools/call results on the wire, {len(rows)} read tools "
-                                     "on the seeded sandbox, before and now from the same API answers")
-    for label, group in (("list results", lists), ("record results", records)):
+                                     f"on the seeded sandbox and {len(full)} list tools on full pages, before "
+                                     "and now from the same API answers")
+    groups = (("full pages, working account", full, True), ("seeded lists", lists, False),
+              ("seeded records", records, False))
+    for label, group, target in groups:
         before, now = sum(r[1] for r in group), sum(r[2] for r in group)
-        report.add(f"{label}: JSON twice with nulls (before)", before, "B", key=True)
-        report.add(f"{label}: now", now, "B", key=True)
+        report.add(f"{label}: JSON twice with nulls (before)", before, "B", key=target)
+        report.add(f"{label}: now", now, "B", key=target)
         saving = 100.0 * (before - now) / before if before else 0.0
-        report.add(f"{label}: fewer bytes", saving, "%", (">=", TARGET_SAVING) if group is lists else None)
-    report.add("every non-empty field of every record in the text table", "yes" if all(r[3] for r in lists)
-               else "no", "", "all", ok=all(r[3] for r in lists))
-    report.extra = {"per_tool": [dict(zip(("tool", "before", "now", "complete", "items"), r)) for r in rows]}
+        report.add(f"{label}: fewer bytes", saving, "%", (">=", TARGET_SAVING) if target else None)
+    complete = all(r[3] for r in lists + full)
+    report.add("every non-empty field of every record in the text table", "yes" if complete else "no", "", "all",
+               ok=complete)
+    report.extra = {"per_tool": [dict(zip(("tool", "before", "now", "complete", "items"), r)) for r in rows],
+                    "full_pages": [dict(zip(("tool", "before", "now", "complete", "items"), r)) for r in full]}
     return report.finish(args)
 
 
