@@ -230,21 +230,17 @@ async def test_a_workflow_keeps_its_requests_within_the_page_concurrency(tool, a
 async def test_another_process_invoicing_the_same_hours_meanwhile_stops_the_marking(tmp_path, monkeypatch):
     # Another server on the same account (no shared lock) creates its invoice for the same entries between this
     # run's look for earlier invoices and its own create: simulated by posting that invoice just before ours.
-    import httpx
-
     from clientary_mcp.sandbox import SandboxTransport
 
-    inner = SandboxTransport.handle_async_request
+    inner = SandboxTransport.exchange
     rival: dict = {}
 
-    async def other_process_first(self, request):
-        if request.method == "POST" and request.url.path == "/api/v2/invoices" and not rival:
-            body = json.loads(request.content)
-            rival["answer"] = await inner(self, httpx.Request("POST", request.url, headers=request.headers,
-                                                              json=body))
-        return await inner(self, request)
+    def other_process_first(self, method, path, query, body, authorization):
+        if method == "POST" and path == "/api/v2/invoices" and not rival:
+            rival["answer"] = inner(self, method, path, query, body, authorization)
+        return inner(self, method, path, query, body, authorization)
 
-    monkeypatch.setattr(SandboxTransport, "handle_async_request", other_process_first)
+    monkeypatch.setattr(SandboxTransport, "exchange", other_process_first)
     async with session(tmp_path) as h:
         s = h.store
         r = await h.call("invoice_unbilled_hours", {"project_id": 1})
@@ -256,7 +252,7 @@ async def test_another_process_invoicing_the_same_hours_meanwhile_stops_the_mark
         mine = result["done"]["invoice"]["id"]
         preview = data(await h.call("delete_invoice", {"id": mine}))
         data(await h.call("delete_invoice", {"id": mine, "confirm": preview["confirm_token"]}))
-        monkeypatch.setattr(SandboxTransport, "handle_async_request", inner)
+        monkeypatch.setattr(SandboxTransport, "exchange", inner)
         again = data(await h.call("invoice_unbilled_hours", {"project_id": 1}))
         assert again["finished_from_earlier_run"] == {str(result["rival_invoices"][0]): [3, 4]}
         assert all(s.get("hours", i)["billed"] for i in (3, 4))

@@ -28,7 +28,7 @@ class SandboxTransport(httpx.AsyncBaseTransport):
 
     With every fault off, a request goes directly to its handler, with the same routing, token check,
     answers and request log as the ASGI app but without an ASGI round trip (what `serve --sandbox`
-    runs on). With any fault on it goes through the app via `httpx.ASGITransport`, where the faults
+    runs on); `ClientaryClient` goes further and calls `exchange`, skipping httpx's own machinery. With any fault on it goes through the app via `httpx.ASGITransport`, where the faults
     are injected. With `drop_rate`, half the drops fail before the app sees the request
     (`httpx.ConnectError`, safe to retry) and half after it handled it (`httpx.ReadError`:
     the change happened but the caller never hears the answer).
@@ -43,6 +43,17 @@ class SandboxTransport(httpx.AsyncBaseTransport):
     @property
     def faults(self) -> Faults:
         return self._faults if self._faults is not None else self._app.state.faults
+
+    def exchange(self, method: str, path: str, query: list[tuple[str, str]], body: bytes,
+                 authorization: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """Answer a request without httpx on either side: (status, headers, body), or None when a fault
+        is on and the request must go through `handle_async_request`, where faults are injected."""
+        if not (self._faults is None and _faults_off(self._app.state.faults)):
+            return None
+        status, payload, headers = self._answer(method, path, query, body, authorization)
+        self._app.state.store.requests.append(RequestRecord(method, path, status))
+        content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return status, [("content-type", "application/json"), *headers.items()], content
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         faults = self.faults
@@ -59,20 +70,18 @@ class SandboxTransport(httpx.AsyncBaseTransport):
         return response
 
     async def _direct(self, request: httpx.Request) -> httpx.Response:
-        state = self._app.state
-        raw_path = request.url.path
-        status, payload, headers = self._answer(request, raw_path, await request.aread())
-        state.store.requests.append(RequestRecord(request.method, raw_path, status))
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        return httpx.Response(status, headers={"content-type": "application/json", **headers}, content=body,
-                              request=request)
+        answer = self.exchange(request.method, request.url.path, QueryParams(request.url.query).multi_items(),
+                               await request.aread(), request.headers.get("authorization", ""))
+        assert answer is not None  # faults are off: checked by the caller
+        status, headers, content = answer
+        return httpx.Response(status, headers=headers, content=content, request=request)
 
-    def _answer(self, request: httpx.Request, raw_path: str, raw_body: bytes) -> tuple[int, dict, dict]:
+    def _answer(self, method: str, raw_path: str, query: list[tuple[str, str]], raw_body: bytes,
+                authorization: str) -> tuple[int, dict, dict]:
         state = self._app.state
-        auth = request.headers.get("authorization", "").encode("latin-1")
-        if not _authorized({"headers": [(b"authorization", auth)]}, state.token):
+        if not _authorized({"headers": [(b"authorization", authorization.encode("latin-1", "replace"))]}, state.token):
             return UNAUTHORIZED
-        scope = {"type": "http", "path": _canonical_path(raw_path), "method": request.method, "root_path": ""}
+        scope = {"type": "http", "path": _canonical_path(raw_path), "method": method, "root_path": ""}
         for route in self._app.router.routes:
             match, child = route.matches(scope)
             if match is Match.FULL:
@@ -81,8 +90,7 @@ class SandboxTransport(httpx.AsyncBaseTransport):
             return NO_ROUTE  # unknown path or method, as the app's router answers
         try:
             call = Call(store=state.store, faults=state.faults, params=child["path_params"],
-                        query=QueryParams(request.url.query),
-                        body=parse_body(raw_body if request.method in _BODY_METHODS else b""))
+                        query=QueryParams(query), body=parse_body(raw_body if method in _BODY_METHODS else b""))
             status, payload = route.endpoint.handler(call)
         except ApiError as exc:
             return exc.status, exc.body, exc.headers
