@@ -190,6 +190,46 @@ def test_several_writers_continue_one_chain_from_the_files_real_tail(tmp_path):
     assert verify(path, KEY).ok
 
 
+@pytest.mark.anyio
+async def test_a_record_waiting_for_another_writers_lock_does_not_stall_the_event_loop(tmp_path):
+    import fcntl
+    import os
+    import threading
+    import time
+
+    path = tmp_path / "audit.jsonl"
+    log, other = AuditLog(path, key=KEY), AuditLog(path, key=KEY)  # as two processes would
+    await log.awrite({"tool": "get_client", "i": 0})  # unlocked: appended at once
+    held = os.open(str(path) + ".lock", os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX)  # another process in the middle of its append
+    ticks: list[float] = []
+    done: list[dict] = []
+
+    async def ticker() -> None:
+        while not done:
+            ticks.append(time.monotonic())
+            await anyio.sleep(0.01)
+
+    def release() -> None:  # from a thread: a stalled loop could not run it
+        fcntl.flock(held, fcntl.LOCK_UN)
+        other.write({"tool": "list_clients", "i": "other"})
+
+    timer = threading.Timer(0.3, release)
+    started = time.monotonic()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ticker)
+        timer.start()
+        done.append(await log.awrite({"tool": "get_client", "i": 1}))
+    timer.join()
+    os.close(held)
+    assert time.monotonic() - started >= 0.29  # it did wait for the lock ...
+    assert len(ticks) >= 10  # ... while the loop went on running
+    log.close()
+    other.close()
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["seq"] for r in records] == [1, 2, 3] and verify(path, KEY).ok
+
+
 def test_a_writer_that_died_mid_line_does_not_corrupt_the_next_append(tmp_path):
     path = tmp_path / "audit.jsonl"
     log = AuditLog(path, key=KEY)

@@ -132,6 +132,10 @@ def _reason(exc: BaseException) -> str:
 # Writing
 
 
+class _Busy(Exception):
+    """Another process holds the log's lock (only raised when asked not to wait)."""
+
+
 class AuditLog:
     """Append-only, keyed-chain JSON Lines. `path` may be a file path, "-" (stderr) or None (off)."""
 
@@ -190,12 +194,15 @@ class AuditLog:
     # -- the file and its lock ---------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, wait: bool = True) -> Iterator[None]:
         import fcntl
 
         if self._lock_fd is None:
             self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _Busy from None
         try:
             yield
         finally:
@@ -304,9 +311,17 @@ class AuditLog:
 
     def write(self, record: dict[str, Any], *, sync: bool = False) -> dict[str, Any]:
         """Append one record (`sync`: and fsync it before returning); raises AuditError if it cannot be written."""
+        written = self._write(record, sync, wait=True)
+        assert written is not None
+        return written
+
+    def _write(self, record: dict[str, Any], sync: bool, *, wait: bool) -> dict[str, Any] | None:
+        """`write`; with `wait=False`, None instead of waiting for a lock another thread or process holds."""
         if self._stream is None and self.path is None:
             return record
-        with self._lock:
+        if not self._lock.acquire(blocking=wait):
+            return None
+        try:
             if self.path is None:  # stderr
                 full, data = self._line(self._seq + 1, self._prev, record)
                 assert self._stream is not None
@@ -315,7 +330,9 @@ class AuditLog:
                 self._seq, self._prev = full["seq"], full["hash"]
                 return full
             try:
-                full = self._append(record, sync)
+                full = self._append(record, sync, wait)
+            except _Busy:
+                return None
             except OSError as exc:
                 self._failed(exc)
                 raise AuditError(self.failure) from None
@@ -323,12 +340,14 @@ class AuditLog:
                 raise
             self._succeeded()
             return full
+        finally:
+            self._lock.release()
 
-    def _append(self, record: dict[str, Any], sync: bool) -> dict[str, Any]:
+    def _append(self, record: dict[str, Any], sync: bool, wait: bool = True) -> dict[str, Any]:
         if self.failure is not None and self._failed_since is not None and "event" not in record:
             # The first record after an outage says how long calls were refused.
             record = {**record, "after_outage": {"since": self._failed_since, "refused_calls": self._refused}}
-        with self._locked():
+        with self._locked(wait):
             fd = self._open_current()
             seq, prev = self._real_tail(fd)
             full, data = self._line(seq + 1, prev, record)
@@ -355,9 +374,15 @@ class AuditLog:
             return full
 
     async def awrite(self, record: dict[str, Any], *, sync: bool = False) -> dict[str, Any]:
-        """`write` in a worker thread: the lock and fsync never stall the event loop."""
+        """`write` without stalling the event loop: a record that needs no fsync is appended at once when
+        no other writer holds the lock (a few microseconds of system calls, cheaper than a thread hop);
+        an fsync, or a wait for another writer, happens in a worker thread."""
         if self.path is None:
             return self.write(record)
+        if not sync:
+            written = self._write(record, False, wait=False)
+            if written is not None:
+                return written
         import functools
 
         import anyio.to_thread
