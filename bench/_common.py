@@ -189,6 +189,14 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+AUDIT_KEY = "bench-audit-key-0123456789abcdef0123456789"  # a known key, so the bench can verify the chain
+
+
+def server_env(state_dir: str | Path, **extra: str) -> dict[str, str]:
+    """`clean_env` for a server under test: its own state folder (not the user's) and a known audit key."""
+    return clean_env(CLIENTARY_MCP_STATE_DIR=str(state_dir), CLIENTARY_MCP_AUDIT_KEY=AUDIT_KEY, **extra)
+
+
 def bytecode_env(env: dict[str, str], cache_dir: str | Path) -> dict[str, str]:
     """Children read and write compiled bytecode under `cache_dir`, as after `pip install`.
 

@@ -117,13 +117,13 @@ def main() -> int:
         try:
             c.wait_port(port, sandbox)
             base = f"http://127.0.0.1:{port}"
-            env = c.clean_env(CLIENTARY_BASE_URL=base, CLIENTARY_API_TOKEN=TOKEN)
+            env = c.server_env(Path(tmp) / "state", CLIENTARY_BASE_URL=base, CLIENTARY_API_TOKEN=TOKEN)
             peer = c.StdioPeer(c.clientary_command() + ["serve", "--audit-log", str(audit)], env=env, cwd=c.ROOT)
             peer.initialize()
             floor = c.StdioPeer([sys.executable, str(c.BENCH / "minimal_server.py")], env=c.clean_env(), cwd=c.ROOT)
             floor.initialize()
             inproc = c.StdioPeer(c.clientary_command() + ["serve", "--sandbox", "--audit-log", str(audit_inproc)],
-                                 env=c.clean_env(), cwd=c.ROOT)
+                                 env=c.server_env(Path(tmp) / "state"), cwd=c.ROOT)
             inproc.initialize()
             http = httpx.Client(base_url=base, auth=(TOKEN, TOKEN), headers={"Accept": "application/json"})
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import _common as c
 
-SCRIPTS = ("context_cost", "startup", "call_overhead", "pagination", "service_load", "workflows")
+SCRIPTS = ("context_cost", "result_size", "startup", "call_overhead", "pagination", "service_load", "http_floor",
+           "workflows")
 
 
 def main() -> int:

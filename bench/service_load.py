@@ -45,6 +45,10 @@ import _common as c
 
 DEFAULT_COMMAND = "{clientary} serve --transport http --sandbox --port {port} --audit-log {audit}"
 ACCEPT = "application/json, text/event-stream"
+MODERN = "2026-07-28"  # no handshake: every request carries the protocol version and the client's details
+MODERN_META = {"io.modelcontextprotocol/protocolVersion": MODERN,
+               "io.modelcontextprotocol/clientInfo": {"name": "clientary-bench", "version": "1"},
+               "io.modelcontextprotocol/clientCapabilities": {}}
 
 READS = [
     (0.20, "get_client", lambda r, n: {"id": r.randint(1, 5)}),
@@ -149,18 +153,27 @@ class Connection:
 
 
 class Session:
-    """One MCP session: initialize, then tools/call requests, then DELETE (if the server keeps sessions)."""
+    """One MCP client on one connection. Handshake era (`era` = c.PROTOCOL): initialize, then tools/call
+    requests, then DELETE (if the server keeps sessions). 2026-07-28: self-contained requests only."""
 
-    def __init__(self, url: str, headers: dict[str, str]):
+    def __init__(self, url: str, headers: dict[str, str], era: str = c.PROTOCOL):
         parts = urlsplit(url)
         self.target = parts.path or "/"
         self.http = Connection(parts.hostname or "127.0.0.1", parts.port or 80)
         self.headers = {"Accept": ACCEPT, "Content-Type": "application/json", **headers}
+        self.era = era
+        if era == MODERN:
+            self.headers["MCP-Protocol-Version"] = MODERN
         self._next = 0
 
     async def post(self, message: dict[str, Any]) -> Reply:
         body = json.dumps(message, separators=(",", ":")).encode()
-        reply = await self.http.request("POST", self.target, self.headers, body)
+        headers = self.headers
+        if self.era == MODERN and "id" in message:  # the routing headers of the stateless protocol
+            params = message.get("params", {})
+            headers = {**headers, "Mcp-Method": message["method"],
+                       **({"Mcp-Name": params["name"]} if "name" in params else {})}
+        reply = await self.http.request("POST", self.target, headers, body)
         sid = reply.headers.get("mcp-session-id")
         if sid and "Mcp-Session-Id" not in self.headers:
             self.headers["Mcp-Session-Id"] = sid
@@ -168,6 +181,8 @@ class Session:
 
     async def rpc(self, method: str, params: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         self._next += 1
+        if self.era == MODERN:
+            params = {**(params or {}), "_meta": MODERN_META}
         reply = await self.post({"jsonrpc": "2.0", "id": self._next, "method": method,
                                  **({"params": params} if params else {})})
         if reply.status != 200:
@@ -175,6 +190,8 @@ class Session:
         return 200, decode(reply, self._next)
 
     async def open(self) -> None:
+        if self.era == MODERN:
+            return
         status, answer = await self.rpc("initialize", {"protocolVersion": c.PROTOCOL, "capabilities": {},
                                                        "clientInfo": {"name": "clientary-bench", "version": "1"}})
         if status != 200 or "result" not in answer:
@@ -192,8 +209,9 @@ class Session:
         await self.http.aclose()
 
 
-async def load(urls: list[str], clients: int, calls: int, headers: dict[str, str], seed: int) -> dict[str, Any]:
-    sessions = [Session(urls[i % len(urls)], headers) for i in range(clients)]  # round-robin over replicas
+async def load(urls: list[str], clients: int, calls: int, headers: dict[str, str], seed: int,
+               era: str = c.PROTOCOL) -> dict[str, Any]:
+    sessions = [Session(urls[i % len(urls)], headers, era) for i in range(clients)]  # round-robin over replicas
     async with anyio.create_task_group() as tg:
         for s in sessions:
             tg.start_soon(s.open)
@@ -337,7 +355,7 @@ def main() -> int:
         redis = Redis(tmp) if args.redis else None
         if redis is not None:
             stack.callback(c.stop, redis.proc)
-        env = c.clean_env(**({"CLIENTARY_MCP_REDIS_URL": redis.url} if redis else {}),
+        env = c.server_env(Path(tmp) / "state", **({"CLIENTARY_MCP_REDIS_URL": redis.url} if redis else {}),
                           **({"CLIENTARY_MCP_RATE_LIMIT": args.rate_limit} if args.rate_limit else {}))
         procs, urls, audits, logs, cmds = [], [], [], [], []
         for n in range(args.replicas):
@@ -372,7 +390,7 @@ def main() -> int:
         per_replica = []
         for audit in audits:
             lines = audit.read_text().splitlines() if audit.exists() else []
-            per_replica.append((len(lines), verify(audit) if audit.exists() else None))
+            per_replica.append((len(lines), verify(audit, c.AUDIT_KEY.encode()) if audit.exists() else None))
     cmd = cmds[0]
     own_kb = max(r[0] for r in rss)
     total_kb = max(r[1] for r in rss)

@@ -56,7 +56,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="clientary-bench-") as tmp:
         audit = Path(tmp) / "audit.jsonl"
-        env = c.clean_env()
+        env = c.server_env(Path(tmp) / "state")
         if not args.no_bytecode_cache:
             env = c.bytecode_env(env, Path(tmp) / "pycache")
         arms = {
