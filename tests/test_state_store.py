@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import anyio
 import pytest
@@ -61,6 +62,53 @@ async def test_the_first_open_waits_for_a_writer_instead_of_failing(tmp_path):
         release.join()
         writer.close()
         await store.aclose()
+
+
+async def test_a_claim_waiting_for_another_processs_write_lock_does_not_stall_the_event_loop(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    store = SqliteStore(path)
+    assert await store.claim("first", 60)  # opened and in WAL: later claims may run on the loop
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of its write
+    release = threading.Timer(0.3, other.execute, ("COMMIT",))  # from a thread: a stalled loop could not
+    ticks: list[float] = []
+    done: list[bool] = []
+
+    async def ticker() -> None:
+        while not done:
+            ticks.append(time.monotonic())
+            await anyio.sleep(0.01)
+
+    started = time.monotonic()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ticker)
+            release.start()
+            done.append(await store.claim("second", 60))
+    finally:
+        release.join()
+        other.close()
+    assert done == [True] and time.monotonic() - started >= 0.29  # it waited for the lock ...
+    assert len(ticks) >= 10  # ... while the loop went on running
+    assert not await store.claim("second", 60)
+    await store.aclose()
+
+
+async def test_claims_survive_the_checkpoints_that_keep_the_wal_small(tmp_path):
+    from clientary_mcp.state import sqlite as sqlite_store
+
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    wal = tmp_path / "state.sqlite3-wal"
+    every = sqlite_store.CHECKPOINT_EVERY
+    won = [await store.claim(f"k{i}", 60) for i in range(2 * every)]
+    settled = wal.stat().st_size
+    won += [await store.claim(f"k{i}", 60) for i in range(2 * every, 6 * every)]
+    assert all(won) and not any([await store.claim(f"k{i}", 60) for i in range(0, len(won), 37)])
+    assert wal.stat().st_size <= settled * 1.5  # checkpointed and reused (it would triple without checkpoints)
+    await store.aclose()
+    reopened = SqliteStore(tmp_path / "state.sqlite3")
+    assert not await reopened.claim("k5", 60) and await reopened.claim("new", 60)
+    await reopened.aclose()
 
 
 async def test_a_claim_lapses_after_its_ttl(tmp_path):

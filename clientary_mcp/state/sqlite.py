@@ -2,8 +2,10 @@
 
 WAL mode so readers never wait for writers; every method is one `BEGIN IMMEDIATE` transaction, so two
 processes (or two threads) claiming the same key are serialised by SQLite's write lock and exactly one
-wins. Blocking calls run in a worker thread, never on the event loop. Times are wall-clock seconds
-(`time.time`), the one clock all processes share.
+wins. A transaction runs on the event loop only when it cannot wait (the write lock is free, asked with
+no busy timeout: tens of microseconds, cheaper than a thread hop); anything that may wait - the lock
+held elsewhere, the first open, a checkpoint's fsync - runs in a worker thread. Times are wall-clock
+seconds (`time.time`), the one clock all processes share.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .store import StoreUnavailable
 T = TypeVar("T")
 FILE_NAME = "state.sqlite3"
 BUSY_TIMEOUT_MS = 5000
+CHECKPOINT_EVERY = 256  # commits between checkpoints (done in a worker thread, never in a commit on the loop)
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires)",
@@ -31,6 +34,13 @@ _SCHEMA = (
     ("CREATE TABLE IF NOT EXISTS members (grp TEXT NOT NULL, member TEXT NOT NULL, expires REAL NOT NULL, "
      "PRIMARY KEY (grp, member))"),
 )
+
+
+class _Busy:
+    """A lock was held: the transaction must wait, in a worker thread."""
+
+
+BUSY = _Busy()
 
 
 class SqliteStore:
@@ -42,8 +52,9 @@ class SqliteStore:
         self.path = Path(path)
         self.clock = clock
         self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()  # one connection, used by one worker thread at a time
+        self._lock = threading.Lock()  # one connection, used by one thread at a time
         self._claims = 0
+        self._commits = 0
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
@@ -60,6 +71,7 @@ class SqliteStore:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             _enter_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process crashes
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # a commit on the loop must not fsync: see _call
             conn.execute("BEGIN IMMEDIATE")
             for statement in _SCHEMA:
                 conn.execute(statement)
@@ -69,28 +81,60 @@ class SqliteStore:
             raise
         return conn
 
-    def _run(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
+    def _run(self, job: Callable[[sqlite3.Connection], T], wait: bool = True) -> T | _Busy:
+        """The job in one transaction; with `wait=False`, `BUSY` instead of waiting for any lock."""
+        if not self._lock.acquire(blocking=wait):
+            return BUSY
+        try:
+            if self._conn is None:
+                if not wait:
+                    return BUSY  # opening may wait (schema, the switch to WAL)
+                self._conn = self._connect()
+            conn = self._conn
+            if not wait:
+                conn.execute("PRAGMA busy_timeout = 0")
             try:
-                if self._conn is None:
-                    self._conn = self._connect()
-                conn = self._conn
                 conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = job(conn)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-                return result
-            except (sqlite3.Error, OSError) as exc:
-                if self._conn is not None:  # start afresh next time (the file may have been replaced)
-                    self._conn.close()
-                    self._conn = None
-                raise StoreUnavailable(f"the state store {self.path} did not answer ({_reason(exc)})") from None
+            except sqlite3.OperationalError as exc:
+                if not wait and _is_busy(exc):
+                    return BUSY
+                raise
+            finally:
+                if not wait:
+                    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            try:
+                result = job(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            self._commits += 1
+            return result
+        except (sqlite3.Error, OSError) as exc:
+            if self._conn is not None:  # start afresh next time (the file may have been replaced)
+                self._conn.close()
+                self._conn = None
+            raise StoreUnavailable(f"the state store {self.path} did not answer ({_reason(exc)})") from None
+        finally:
+            self._lock.release()
+
+    def _checkpoint(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # never waits for readers or writers
 
     async def _call(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        return await anyio.to_thread.run_sync(self._run, job)
+        result = self._run(job, wait=False)
+        if isinstance(result, _Busy):
+            result = await anyio.to_thread.run_sync(self._run, job)
+            assert not isinstance(result, _Busy)
+        if self._commits >= CHECKPOINT_EVERY:
+            self._commits = 0
+            try:
+                await anyio.to_thread.run_sync(self._checkpoint)
+            except sqlite3.Error:
+                pass  # the next one catches up; the data is in the WAL either way
+        return result
 
     # -- the StateStore methods ------------------------------------------------------------------
 
@@ -155,6 +199,10 @@ class SqliteStore:
         await anyio.to_thread.run_sync(close)
 
 
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def _enter_wal(conn: sqlite3.Connection) -> None:
     """Switch the file to WAL, waiting out other first openers.
 
@@ -168,7 +216,7 @@ def _enter_wal(conn: sqlite3.Connection) -> None:
             conn.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
-            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() >= deadline:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
