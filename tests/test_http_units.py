@@ -292,3 +292,38 @@ def test_caps_and_connection_limits_from_flags_and_variables():
         load_web_options(Namespace(), {"CLIENTARY_MCP_MAX_SESSIONS": "lots"})
     with pytest.raises(ConfigError, match="CLIENTARY_MCP_BODY_TIMEOUT must be a number"):
         load_web_options(Namespace(), {"CLIENTARY_MCP_BODY_TIMEOUT": "0"})
+
+
+@pytest.mark.anyio
+async def test_a_requests_place_is_free_before_its_answers_last_bytes_go_out():
+    # A client that sends its next request the moment it has an answer must never find the last one
+    # still counted against --max-calls (with one place, it would be refused).
+    from types import SimpleNamespace
+
+    from clientary_mcp.transports.caps import Caps, Limiter
+    from clientary_mcp.transports.web import AccessLayer
+
+    limiter = Limiter(MemoryStore(), Caps(calls=1))
+    deployment = SimpleNamespace(limiter=limiter, gate=Gate())
+    web = SimpleNamespace(max_body=1 << 20, body_timeout=5.0, stateless=True)
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"jsonrpc":', "more_body": True})
+        await send({"type": "http.response.body", "body": b'"2.0"}'})
+
+    held_at: list[tuple[bool, int]] = []
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            held_at.append((message.get("more_body", False), len(limiter.held)))
+
+    async def receive():
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    layer = AccessLayer(app, deployment, web)
+    scope = {"type": "http", "method": "POST", "path": "/mcp", "headers": []}
+    for _ in range(3):  # one place: each request only gets in because the one before gave it back
+        await layer._post("local", scope, receive, send, {})
+    assert held_at == [(True, 1), (False, 0)] * 3
+    assert not limiter.held and deployment.gate.busy == 0

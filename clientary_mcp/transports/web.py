@@ -609,14 +609,26 @@ class AccessLayer:
         opening = scope.get("path") == "/mcp" and not self.web.stateless and _may_open_session(headers)
         member = await limiter.enter("calls", who)
         gate.enter("requests")  # counted before any await that could let a shutdown slip past it
+        held = True
+
+        async def answered(message: Any) -> None:
+            # The place is given back before the answer's last bytes go out: a client that sends its next
+            # request as soon as it has the answer must never find this one still counted.
+            nonlocal held
+            if held and message["type"] == "http.response.body" and not message.get("more_body", False):
+                held = False
+                await limiter.leave("calls", who, member)
+            await send(message)
+
         try:
             if opening:
-                await self._open_session(who, scope, _replay(body, receive), send)
+                await self._open_session(who, scope, _replay(body, receive), answered)
             else:
-                await self.app(scope, _replay(body, receive), send)
+                await self.app(scope, _replay(body, receive), answered)
         finally:
             gate.leave("requests")
-            await limiter.leave("calls", who, member)
+            if held:
+                await limiter.leave("calls", who, member)
 
     async def _open_session(self, who: str, scope: Scope, receive: Receive, send: Send) -> None:
         limiter = self.deployment.limiter
