@@ -192,6 +192,13 @@ def clean_env(**extra: str) -> dict[str, str]:
 AUDIT_KEY = "bench-audit-key-0123456789abcdef0123456789"  # a known key, so the bench can verify the chain
 
 
+def outcome_records(audit: Path) -> int:
+    """Records of finished calls in an audit log (a write also has its intent record, written before it)."""
+    if not audit.exists():
+        return 0
+    return sum(1 for line in audit.read_text().splitlines() if json.loads(line).get("outcome") is not None)
+
+
 def server_env(state_dir: str | Path, **extra: str) -> dict[str, str]:
     """`clean_env` for a server under test: its own state folder (not the user's) and a known audit key."""
     return clean_env(CLIENTARY_MCP_STATE_DIR=str(state_dir), CLIENTARY_MCP_AUDIT_KEY=AUDIT_KEY, **extra)

@@ -43,7 +43,8 @@ import h11
 
 import _common as c
 
-DEFAULT_COMMAND = "{clientary} serve --transport http --sandbox --port {port} --audit-log {audit}"
+# 50 sessions of one principal: above the default cap of 32 open sessions per principal.
+DEFAULT_COMMAND = "{clientary} serve --transport http --sandbox --port {port} --audit-log {audit} --max-sessions 200"
 ACCEPT = "application/json, text/event-stream"
 MODERN = "2026-07-28"  # no handshake: every request carries the protocol version and the client's details
 MODERN_META = {"io.modelcontextprotocol/protocolVersion": MODERN,
@@ -389,8 +390,8 @@ def main() -> int:
         costs = anyio.run(store_cost, redis.url if redis else None)
         per_replica = []
         for audit in audits:
-            lines = audit.read_text().splitlines() if audit.exists() else []
-            per_replica.append((len(lines), verify(audit, c.AUDIT_KEY.encode()) if audit.exists() else None))
+            chain = verify(audit, c.AUDIT_KEY.encode()) if audit.exists() else None
+            per_replica.append((c.outcome_records(audit), chain))
     cmd = cmds[0]
     own_kb = max(r[0] for r in rss)
     total_kb = max(r[1] for r in rss)
@@ -408,7 +409,7 @@ def main() -> int:
     report.add("latency p99", c.percentile(lat, 99), "ms", key=True)
     report.add("latency max", max(lat), "ms")
     report.add("errors", len(errors), "", ("==", 0))
-    report.add("audit records", sum(n for n, _ in per_replica), "", ("==", calls))
+    report.add("audit records of finished calls", sum(n for n, _ in per_replica), "", ("==", calls))
     for i, (n, chain) in enumerate(per_replica):
         label = f" (replica {i + 1}: {n:,} records)" if len(per_replica) > 1 else ""
         report.add("audit hash chain" + label, "intact" if chain is not None and chain.ok else "BROKEN", "",
