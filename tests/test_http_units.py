@@ -327,3 +327,30 @@ async def test_a_requests_place_is_free_before_its_answers_last_bytes_go_out():
         await layer._post("local", scope, receive, send, {})
     assert held_at == [(True, 1), (False, 0)] * 3
     assert not limiter.held and deployment.gate.busy == 0
+
+
+@pytest.mark.anyio
+async def test_requests_in_flight_are_counted_in_process_and_sessions_in_the_shared_store():
+    from clientary_mcp.transports.caps import CapFull, Caps, Limiter
+
+    class Recording(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.groups: list[str] = []
+
+        async def enter(self, group, member, limit, ttl):
+            self.groups.append(group)
+            return await super().enter(group, member, limit, ttl)
+
+    shared = Recording()
+    limiter = Limiter(shared, Caps(calls=2, sessions=1))
+    calls = [await limiter.enter("calls", "alice") for _ in range(2)]
+    with pytest.raises(CapFull, match="2 requests in flight"):
+        await limiter.enter("calls", "alice")
+    await limiter.enter("calls", "bob")  # a cap per principal
+    session = await limiter.enter("sessions", "alice")
+    assert shared.groups == ["sessions:alice"]  # no round trip to the shared store for a call
+    for member in calls:
+        await limiter.leave("calls", "alice", member)
+    await limiter.enter("calls", "alice")
+    await limiter.leave("sessions", "alice", session)

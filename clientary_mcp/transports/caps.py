@@ -1,10 +1,12 @@
 """Per-principal caps of the network server: open sessions, open streams and requests in flight.
 
-Counts live in the state store as capped groups (`enter`/`leave`), so replicas that share a store share
-the caps. Members lapse `TTL` seconds after their last refresh, so a replica that dies cannot hold a
-principal's places for ever; the members this process holds are refreshed every `REFRESH` seconds.
-If the store cannot answer, the count falls back to this process alone: a cap still holds per replica
-and nobody is locked out because the store is down.
+Sessions and streams are counted in the state store as capped groups (`enter`/`leave`), so replicas
+that share a store share those caps. Members lapse `TTL` seconds after their last refresh, so a replica
+that dies cannot hold a principal's places for ever; the members this process holds are refreshed every
+`REFRESH` seconds. If the store cannot answer, the count falls back to this process alone: a cap still
+holds per replica and nobody is locked out because the store is down. Requests in flight are counted
+by each process alone: they last milliseconds, and counting them in the store would cost every call
+two more round trips to it (they bound what one process works on at once, which is per process anyway).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Caps:
     session_idle: float = 300.0  # seconds without a request before a session is closed
 
 
+LOCAL_KINDS = frozenset({"calls"})  # counted per process, never in the shared store
 # kind -> (what it counts, the setting that raises it, seconds a client should wait)
 KINDS = {
     "sessions": ("open sessions", "--max-sessions / CLIENTARY_MCP_MAX_SESSIONS", 30),
@@ -61,9 +64,9 @@ class Limiter:
         """A place for `member` (a new one if None) in `kind` of `principal`; raises CapFull when full."""
         limit: int = getattr(self.caps, kind)
         group, member = f"{kind}:{principal}", member or secrets.token_hex(8)
-        where: StateStore = self.store
+        where: StateStore = self.local if kind in LOCAL_KINDS else self.store
         try:
-            ok = await self.store.enter(group, member, limit, TTL)
+            ok = await where.enter(group, member, limit, TTL)
         except StoreUnavailable as exc:
             if not self._warned:
                 log.warning("%s; counting %s per process until it answers again", exc, kind)

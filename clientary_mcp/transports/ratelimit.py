@@ -8,6 +8,7 @@ unreachable, shutting down) or cut off by cancellation, which ToolService never 
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
@@ -27,6 +28,7 @@ _PERIODS = {unit: seconds for seconds, units in ((1.0, "s sec secs second second
                                                  (3600.0, "h hr hour hours")) for unit in units.split()}
 _SPEC = re.compile(r"^(\d+)\s*/\s*([a-z]+)$")
 _PERIOD_WORD = {1.0: "second", 60.0: "minute", 3600.0: "hour"}
+log = logging.getLogger("clientary_mcp.transports.web")
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class GuardedService:
             if spec is not None and spec.kind == "gated":
                 await self.store.check()
         except StoreUnavailable as exc:
+            log.warning("refused %s of principal '%s': %s", name if spec else "a call", caller.principal, exc)
             why = "its rate limit" if self.limit is not None else "the single use of its confirmation"
             message = (f"Refused: {exc}, and this call depends on it ({why}). Nothing was done; retry in a "
                        "few seconds. Reads of principals without a rate limit still work; /readyz shows the state.")
