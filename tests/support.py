@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Awaitable
 
 from mcp import Client
 
@@ -127,3 +127,26 @@ def missing_record_args(spec):
         first = next(f for f in spec.fields if f.loc == "body")
         args[first.name] = sample(first)
     return args
+
+
+async def ticking(work: Awaitable[Any]) -> tuple[Any, int]:
+    """Await `work` while another task ticks every 10 ms: its result, and how often the loop ticked
+    meanwhile (about 0 if `work` blocked the event loop, about its duration / 10 ms if it did not)."""
+    import anyio
+
+    ticks = 0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done:
+            ticks += 1
+            await anyio.sleep(0.01)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ticker)
+        try:
+            result = await work
+        finally:
+            done = True
+    return result, ticks

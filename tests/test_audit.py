@@ -14,7 +14,7 @@ from clientary_mcp.safety.audit import AuditLog, verify
 from clientary_mcp.config import Settings
 from clientary_mcp.options import load_options
 from clientary_mcp.sandbox import create_app
-from support import SECRET, call_records, data, session
+from support import SECRET, call_records, data, session, ticking
 
 KEY = b"test-audit-key-0123456789abcdef-0123456789"
 
@@ -202,13 +202,6 @@ async def test_a_record_waiting_for_another_writers_lock_does_not_stall_the_even
     await log.awrite({"tool": "get_client", "i": 0})  # unlocked: appended at once
     held = os.open(str(path) + ".lock", os.O_RDWR)
     fcntl.flock(held, fcntl.LOCK_EX)  # another process in the middle of its append
-    ticks: list[float] = []
-    done: list[dict] = []
-
-    async def ticker() -> None:
-        while not done:
-            ticks.append(time.monotonic())
-            await anyio.sleep(0.01)
 
     def release() -> None:  # from a thread: a stalled loop could not run it
         fcntl.flock(held, fcntl.LOCK_UN)
@@ -216,14 +209,12 @@ async def test_a_record_waiting_for_another_writers_lock_does_not_stall_the_even
 
     timer = threading.Timer(0.3, release)
     started = time.monotonic()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(ticker)
-        timer.start()
-        done.append(await log.awrite({"tool": "get_client", "i": 1}))
+    timer.start()
+    _, ticks = await ticking(log.awrite({"tool": "get_client", "i": 1}))
     timer.join()
     os.close(held)
     assert time.monotonic() - started >= 0.29  # it did wait for the lock ...
-    assert len(ticks) >= 10  # ... while the loop went on running
+    assert ticks >= 10  # ... while the loop went on running
     log.close()
     other.close()
     records = [json.loads(line) for line in path.read_text().splitlines()]

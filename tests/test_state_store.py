@@ -16,6 +16,7 @@ import pytest
 from clientary_mcp.state import StoreUnavailable, open_store
 from clientary_mcp.state.secrets import persisted_secret
 from clientary_mcp.state.sqlite import SqliteStore
+from support import ticking
 
 pytestmark = pytest.mark.anyio
 
@@ -71,25 +72,15 @@ async def test_a_claim_waiting_for_another_processs_write_lock_does_not_stall_th
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # another process in the middle of its write
     release = threading.Timer(0.3, other.execute, ("COMMIT",))  # from a thread: a stalled loop could not
-    ticks: list[float] = []
-    done: list[bool] = []
-
-    async def ticker() -> None:
-        while not done:
-            ticks.append(time.monotonic())
-            await anyio.sleep(0.01)
-
     started = time.monotonic()
+    release.start()
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(ticker)
-            release.start()
-            done.append(await store.claim("second", 60))
+        won, ticks = await ticking(store.claim("second", 60))
     finally:
         release.join()
         other.close()
-    assert done == [True] and time.monotonic() - started >= 0.29  # it waited for the lock ...
-    assert len(ticks) >= 10  # ... while the loop went on running
+    assert won and time.monotonic() - started >= 0.29  # it waited for the lock ...
+    assert ticks >= 10  # ... while the loop went on running
     assert not await store.claim("second", 60)
     await store.aclose()
 
