@@ -76,6 +76,9 @@ class SqliteStore:
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute("COMMIT")
+            # What earlier processes left in the WAL (each checkpoints only every CHECKPOINT_EVERY of its
+            # own commits, and a short-lived one may make fewer): opening runs in a worker thread anyway.
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except BaseException:
             conn.close()
             raise
