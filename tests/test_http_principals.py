@@ -191,3 +191,32 @@ async def test_sighup_reloads_the_principals_file_and_the_access_log_names_no_to
     assert "principal=bob" in log
     for token in tokens.values():
         assert token not in log
+
+
+@pytest.mark.anyio
+async def test_an_account_added_by_a_reload_is_kept_out_of_the_audit_log_too(tmp_path):
+    import signal
+
+    carol_token = "carol-own-clientary-token-5309"
+    file = tmp_path / "principals.json"
+    add_principal(file, "alice", "--sandbox")
+    audit = tmp_path / "a.jsonl"
+    (server, base), = ready_all([launch_server(tmp_path, "server", ["--transport", "http", "--principals", str(file)],
+                                               clean_env(tmp_path, CLIENTARY_MCP_AUDIT_LOG=str(audit),
+                                                         CAROL_CLIENTARY_TOKEN=carol_token))])
+    try:
+        with anyio.fail_after(40):
+            # Her account: nothing listens there, so the call fails before anything is sent.
+            carol = add_principal(file, "carol", "--base-url", "http://127.0.0.1:9", "--token-env",
+                                  "CAROL_CLIENTARY_TOKEN")
+            server.popen.send_signal(signal.SIGHUP)
+            await _wait_for_line(server, "SIGHUP: reloaded")
+            async with http_client(base, carol) as client:
+                # An agent pastes her token into a field: the record of the call must not keep it.
+                result = await client.call_tool("create_client", {"name": carol_token})
+            assert result.is_error
+    finally:
+        server.stop()
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert any(r.get("principal") == "carol" and r.get("tool") == "create_client" for r in records)
+    assert carol_token not in audit.read_text()

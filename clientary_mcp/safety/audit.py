@@ -187,6 +187,11 @@ class AuditLog:
     def __repr__(self) -> str:
         return f"AuditLog({str(self.path) if self.path else self._stream and '-'!r})"
 
+    def scrub_also(self, *secrets: str) -> None:
+        """Blank these too from now on (an account added after start, e.g. by a principals reload)."""
+        with self._lock:
+            self._scrub = tuple(dict.fromkeys((*self._scrub, *(s for s in secrets if s and len(s) >= 6))))
+
     @property
     def enabled(self) -> bool:
         return self.path is not None or self._stream is not None

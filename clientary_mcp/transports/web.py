@@ -207,6 +207,7 @@ class _Builder:
 
     def service(self, opts: ServerOptions, settings: Settings, sandbox: bool, app: Any,
                 limit: RateLimit | None) -> GuardedService:
+        self.audit.scrub_also(settings.api_token)  # also for accounts of principals added by a reload
         service = build_service(opts, settings, sandbox=sandbox, sandbox_app=app, audit=self.audit, store=self.store)
         return GuardedService(service, self.gate, limit, self.store)
 
