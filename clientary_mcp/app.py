@@ -74,7 +74,10 @@ def build_service(options: ServerOptions, settings: Settings, *, sandbox: bool =
     principal's service); by default the one `open_store` picks for the state folder."""
     api = LazyClient(settings, sandbox=sandbox, sandbox_app=sandbox_app)
     if audit is None:
-        audit = AuditLog.from_options(options, scrub=(settings.api_token,))
+        audit = AuditLog.from_options(options)
+    # Whoever built the log, and whenever this account arrived (a principals reload, an OAuth mapping),
+    # its token is blanked from the records.
+    audit.scrub_also(settings.api_token)
     service = ToolService(
         api,
         policy=options.policy,

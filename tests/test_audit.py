@@ -296,6 +296,23 @@ def test_the_writer_blanks_a_known_secret_and_keeps_the_record(tmp_path):
 
 
 @pytest.mark.anyio
+async def test_a_service_blanks_its_accounts_token_in_a_log_shared_with_others(tmp_path):
+    # One log for a whole deployment, built before (and without knowing) the accounts that join later:
+    # a principals reload, an OAuth claims mapping.
+    from clientary_mcp.service import Caller
+
+    token = "acct-token-joined-later-4711"
+    log = AuditLog(tmp_path / "a.jsonl", key=KEY)
+    service = build_service(load_options(env={}), Settings.for_base_url("http://sandbox.invalid", token),
+                            sandbox=True, sandbox_app=create_app(token=token), audit=log)
+    result = await service.call("create_client", {"name": f"Pasted {token}"}, Caller(transport="test"))
+    assert not result.is_error
+    log.close()
+    text = (tmp_path / "a.jsonl").read_text()
+    assert '"create_client"' in text and token not in text and "[redacted]" in text
+
+
+@pytest.mark.anyio
 async def test_no_secret_in_audit_results_or_logs(tmp_path, caplog):
     api_token = "ct-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
     app = create_app(token=api_token)

@@ -207,7 +207,6 @@ class _Builder:
 
     def service(self, opts: ServerOptions, settings: Settings, sandbox: bool, app: Any,
                 limit: RateLimit | None) -> GuardedService:
-        self.audit.scrub_also(settings.api_token)  # also for accounts of principals added by a reload
         service = build_service(opts, settings, sandbox=sandbox, sandbox_app=app, audit=self.audit, store=self.store)
         return GuardedService(service, self.gate, limit, self.store)
 
@@ -347,12 +346,9 @@ def build_deployment(args: Any, options: ServerOptions, web: WebOptions,
             or oauth is not None and oauth.needs_server_account):
         server_account = account_settings(bool(getattr(args, "sandbox", False)), env)
 
-    scrub = [s.api_token for s in own.values()]
-    if server_account is not None:
-        scrub.append(server_account[0].api_token)
-    if oauth is not None and oauth.config.client_secret:
-        scrub.append(oauth.config.client_secret)
-    audit = AuditLog.from_options(options, scrub=tuple(scrub))
+    # Each account's token is added by build_service as its service is made.
+    scrub = (oauth.config.client_secret,) if oauth is not None and oauth.config.client_secret else ()
+    audit = AuditLog.from_options(options, scrub=scrub)
     builder = _Builder(args, options, web, env, audit, gate, store)
     shared_sandbox = builder.use_server_account(server_account) if server_account is not None else None
 
