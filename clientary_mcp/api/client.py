@@ -270,9 +270,7 @@ class ClientaryClient:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > self.max_response_bytes:
-                    raise errors.bad_response(method, path, f"the body is larger than {self.max_response_bytes} "
-                                              "bytes, more than any Clientary answer", status=response.status_code,
-                                              write=method not in _SAFE_METHODS)
+                    raise self._too_large(method, path, response.status_code)
                 chunks.append(chunk)
         finally:
             await response.aclose()
@@ -295,10 +293,13 @@ class ClientaryClient:
             return None
         status, headers, content = answer
         if len(content) > self.max_response_bytes:
-            raise errors.bad_response(method, path, f"the body is larger than {self.max_response_bytes} bytes, "
-                                      "more than any Clientary answer", status=status,
-                                      write=method not in _SAFE_METHODS)
+            raise self._too_large(method, path, status)
         return httpx.Response(status, headers=headers, content=content)
+
+    def _too_large(self, method: str, path: str, status: int) -> ClientaryError:
+        return errors.bad_response(method, path, f"the body is larger than {self.max_response_bytes} bytes, "
+                                   "more than any Clientary answer", status=status,
+                                   write=method not in _SAFE_METHODS)
 
     def _scrubbed(self, response: httpx.Response) -> httpx.Response:
         """The failed response with our credentials blanked in its body and headers, so an excerpt cut

@@ -28,8 +28,8 @@ class SandboxTransport(httpx.AsyncBaseTransport):
 
     With every fault off, a request goes directly to its handler, with the same routing, token check,
     answers and request log as the ASGI app but without an ASGI round trip (what `serve --sandbox`
-    runs on); `ClientaryClient` goes further and calls `exchange`, skipping httpx's own machinery. With any fault on it goes through the app via `httpx.ASGITransport`, where the faults
-    are injected. With `drop_rate`, half the drops fail before the app sees the request
+    runs on); `ClientaryClient` goes further and calls `exchange`, skipping httpx's own machinery.
+    With any fault on it goes through the app via `httpx.ASGITransport`, where the faults are injected. With `drop_rate`, half the drops fail before the app sees the request
     (`httpx.ConnectError`, safe to retry) and half after it handled it (`httpx.ReadError`:
     the change happened but the caller never hears the answer).
     """
@@ -48,17 +48,21 @@ class SandboxTransport(httpx.AsyncBaseTransport):
                  authorization: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
         """Answer a request without httpx on either side: (status, headers, body), or None when a fault
         is on and the request must go through `handle_async_request`, where faults are injected."""
-        if not (self._faults is None and _faults_off(self._app.state.faults)):
+        if not self._quiet():
             return None
         status, payload, headers = self._answer(method, path, query, body, authorization)
         self._app.state.store.requests.append(RequestRecord(method, path, status))
         content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         return status, [("content-type", "application/json"), *headers.items()], content
 
+    def _quiet(self) -> bool:
+        """No fault can apply: none of this transport's own, and every one of the app's off."""
+        return self._faults is None and _faults_off(self._app.state.faults)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        faults = self.faults
-        if _faults_off(faults) and self._faults is None:
+        if self._quiet():
             return await self._direct(request)
+        faults = self.faults
         dropped = self._dice.roll(faults, faults.drop_rate)
         before = self._dice.roll(faults, 0.5)
         if dropped and before:
@@ -79,7 +83,8 @@ class SandboxTransport(httpx.AsyncBaseTransport):
     def _answer(self, method: str, raw_path: str, query: list[tuple[str, str]], raw_body: bytes,
                 authorization: str) -> tuple[int, dict, dict]:
         state = self._app.state
-        if not _authorized({"headers": [(b"authorization", authorization.encode("latin-1", "replace"))]}, state.token):
+        header = authorization.encode("latin-1", "replace")
+        if not _authorized({"headers": [(b"authorization", header)]}, state.token):
             return UNAUTHORIZED
         scope = {"type": "http", "path": _canonical_path(raw_path), "method": method, "root_path": ""}
         for route in self._app.router.routes:
