@@ -12,8 +12,6 @@ calls. The audit log is checked at the end: one record per call of ours, and one
 from __future__ import annotations
 
 import contextlib
-import shlex
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,30 +20,11 @@ from typing import Any
 import anyio
 
 import _common as c
-from service_load import DEFAULT_COMMAND, MODERN, load, ready
+from service_load import DEFAULT_COMMAND, MODERN, launch, load
 
 TARGET_RATIO = 1.25
 FLOOR_COMMAND = "{python} bench/minimal_http_server.py --port {port}"
 ERAS = (c.PROTOCOL, MODERN)
-
-
-def start(command: str, tmp: Path, name: str, stack: contextlib.ExitStack) -> tuple[subprocess.Popen, str, Path]:
-    port = c.free_port()
-    audit = tmp / f"{name}-audit.jsonl"
-    fields = {"clientary": shlex.join(c.clientary_command()), "port": port, "audit": shlex.quote(str(audit)),
-              "python": shlex.quote(sys.executable)}
-    log = stack.enter_context(open(tmp / f"{name}.log", "w+"))
-    proc = subprocess.Popen(shlex.split(command.format(**fields)), env=c.server_env(tmp / "state"), cwd=c.ROOT, stdout=log,
-                            stderr=subprocess.STDOUT)
-    stack.callback(c.stop, proc)
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        anyio.run(ready, url, proc)
-    except Exception:
-        log.seek(0)
-        print(log.read()[-3000:], file=sys.stderr)
-        raise
-    return proc, url, audit
 
 
 def main() -> int:
@@ -63,13 +42,16 @@ def main() -> int:
     figures: dict[tuple[str, int, str], dict[str, Any]] = {}
     ours_calls = 0
     with tempfile.TemporaryDirectory(prefix="clientary-floor-") as tmp, contextlib.ExitStack() as stack:
-        servers = {"ours": start(DEFAULT_COMMAND, Path(tmp), "ours", stack),
-                   "floor": start(FLOOR_COMMAND, Path(tmp), "floor", stack)}
+        env = c.server_env(Path(tmp) / "state")
+        servers = {arm: launch(command, Path(tmp), arm, env, stack)
+                   for arm, command in (("ours", DEFAULT_COMMAND), ("floor", FLOOR_COMMAND))}
+        for server in servers.values():
+            server.wait_ready()
         for era in ERAS:
             for sessions in counts:
                 for r in range(rounds):
                     for arm in c.turn(["ours", "floor"], r):
-                        proc, url, _ = servers[arm]
+                        proc, url = servers[arm].proc, servers[arm].url
                         before = c.proc_cpu_seconds(proc.pid) or 0.0
                         result = anyio.run(load, [url], sessions, calls, {}, 1 + r, era)
                         cpu = (c.proc_cpu_seconds(proc.pid) or 0.0) - before
@@ -82,8 +64,8 @@ def main() -> int:
                         f["errors"] += result["errors"]
                         if arm == "ours":
                             ours_calls += calls
-        c.stop(servers["ours"][0])
-        audit = servers["ours"][2]
+        c.stop(servers["ours"].proc)
+        audit = servers["ours"].audit
         records = c.outcome_records(audit)
         chain = verify(audit, c.AUDIT_KEY.encode()) if audit.exists() else None
 

@@ -279,6 +279,39 @@ async def ready(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None
     raise TimeoutError(f"{url} did not answer initialize in {timeout:g}s ({last})")
 
 
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    url: str
+    audit: Path
+    log: Any
+    cmd: list[str]
+
+    def wait_ready(self) -> None:
+        """Until it answers an initialize; if it never does, its command and the end of its log on stderr."""
+        try:
+            anyio.run(ready, self.url, self.proc)
+        except Exception:
+            self.log.seek(0)
+            print(f"server command: {shlex.join(self.cmd)}\n{self.log.read()[-3000:]}", file=sys.stderr)
+            raise
+
+
+def launch(command: str, tmp: Path, name: str, env: dict[str, str], stack: contextlib.ExitStack,
+           path: str = "/mcp") -> Server:
+    """Start `command` ({clientary}, {port}, {audit}, {python} filled in) on a free port, logging to a file
+    in `tmp` and audited to `<name>-audit.jsonl`; stopped when `stack` closes."""
+    port = c.free_port()
+    audit = tmp / f"{name}-audit.jsonl"
+    fields = {"clientary": shlex.join(c.clientary_command()), "port": port, "audit": shlex.quote(str(audit)),
+              "python": shlex.quote(sys.executable)}
+    cmd = shlex.split(command.format(**fields))
+    log = stack.enter_context(open(tmp / f"{name}.log", "w+"))  # read back if it fails
+    proc = subprocess.Popen(cmd, env=env, cwd=c.ROOT, stdout=log, stderr=subprocess.STDOUT)
+    stack.callback(c.stop, proc)
+    return Server(proc, f"http://127.0.0.1:{port}{path}", audit, log, cmd)
+
+
 def rss_kb(pid: int) -> tuple[int, int]:
     """Peak RSS of the server process, and the sum over it and any children (workers)."""
     own = c.proc_status_kb(pid, "VmHWM") or 0
@@ -356,28 +389,12 @@ def main() -> int:
             stack.callback(c.stop, redis.proc)
         env = c.server_env(Path(tmp) / "state", **({"CLIENTARY_MCP_REDIS_URL": redis.url} if redis else {}),
                           **({"CLIENTARY_MCP_RATE_LIMIT": args.rate_limit} if args.rate_limit else {}))
-        procs, urls, audits, logs, cmds = [], [], [], [], []
-        for n in range(args.replicas):
-            port = c.free_port()
-            audit = Path(tmp) / f"audit-{n}.jsonl"
-            fields = {"clientary": shlex.join(c.clientary_command()), "port": port,
-                      "audit": shlex.quote(str(audit)), "python": shlex.quote(sys.executable)}
-            cmd = shlex.split(args.server_cmd.format(**fields))
-            log = stack.enter_context(open(Path(tmp) / f"server-{n}.log", "w+"))  # read back if it fails
-            proc = subprocess.Popen(cmd, env=env, cwd=c.ROOT, stdout=log, stderr=subprocess.STDOUT)
-            stack.callback(c.stop, proc)
-            procs.append(proc)
-            urls.append(f"http://127.0.0.1:{port}{args.path}")
-            audits.append(audit)
-            logs.append(log)
-            cmds.append(cmd)
-        for url, proc, log, cmd in zip(urls, procs, logs, cmds):
-            try:
-                anyio.run(ready, url, proc)
-            except Exception:
-                log.seek(0)
-                print(f"server command: {shlex.join(cmd)}\n{log.read()[-3000:]}", file=sys.stderr)
-                raise
+        servers = [launch(args.server_cmd, Path(tmp), f"server-{n}", env, stack, args.path)
+                   for n in range(args.replicas)]  # all started before any is waited for
+        for server in servers:
+            server.wait_ready()
+        procs, urls, audits = [s.proc for s in servers], [s.url for s in servers], [s.audit for s in servers]
+        cmds = [s.cmd for s in servers]
         cpu_before = sum(c.proc_cpu_seconds(proc.pid) or 0.0 for proc in procs)
         result = anyio.run(load, urls, clients, calls, headers, args.seed)
         # sessions opened and closed too
